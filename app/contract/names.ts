@@ -1,0 +1,12 @@
+/**
+ * The contract's method and event names, free of any schema library, so that the sandboxed
+ * preload (which cannot load node_modules) can expose exactly these and nothing else.
+ * `schema.ts` checks at compile time that these lists and the schema map agree.
+ */
+export const METHOD_NAMES = ['app.info', 'settings.get', 'settings.set', 'archives.list'] as const;
+export const EVENT_NAMES = ['settings.changed'] as const;
+
+/** IPC channel for a method: one channel per method, never a generic invoke. */
+export const methodChannel = (method: string): string => `kestrel:call:${method}`;
+/** IPC channel on which the main process forwards engine events. */
+export const EVENT_CHANNEL = 'kestrel:event';

@@ -1,0 +1,4 @@
+/** The engine's public face. Plain Node: never imports electron (enforced by eslint). */
+export { openEngine, type Engine, type EngineOptions } from './engine.js';
+export { resolveDataDir, userDataDir, packageInfo, rendererDir, DATA_DIR_ENV, PRODUCT_NAME } from './platform/paths.js';
+export { listExecutionProviders } from './platform/providers.js';

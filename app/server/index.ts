@@ -1,0 +1,195 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { dispatch, KestrelError, type DispatchTarget, type ErrorCode } from '../contract/index.js';
+import { authenticate, cookieName, hostAllowed, isLoopback, newToken } from './auth.js';
+import { readStatic } from './static.js';
+
+export interface ServerOptions {
+  /** The engine's handlers and events (the server depends on the contract, not on app/core). */
+  target: DispatchTarget;
+  /** Interface to bind; loopback unless the user asks otherwise. */
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  /** Folder of the built renderer to serve at /. Without it only the API is served. */
+  staticDir?: string;
+  /** Fixed token (tests); by default a new random one per start. */
+  token?: string;
+}
+
+export interface RunningServer {
+  /** Origin, e.g. http://127.0.0.1:7733 */
+  origin: string;
+  /** The URL to open in a browser: origin plus the token. */
+  url: string;
+  token: string;
+  port: number;
+  host: string;
+  close(): Promise<void>;
+}
+
+/** Content-Security-Policy for every page we serve: nothing but our own origin. */
+export const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const MAX_BODY = 1 << 20;
+
+const STATUS: Record<ErrorCode, number> = {
+  invalid_input: 400,
+  unknown_method: 404,
+  not_found: 404,
+  unauthorized: 401,
+  unavailable: 503,
+  io_error: 500,
+  corrupt_file: 500,
+  internal: 500,
+};
+
+function send(res: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
+  res.writeHead(status, {
+    'content-type': type,
+    'content-length': Buffer.byteLength(body),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(body);
+}
+
+function sendError(res: ServerResponse, err: KestrelError): void {
+  send(res, STATUS[err.code], JSON.stringify({ error: err.toJSON() }), 'application/json; charset=utf-8');
+}
+
+const UNAUTHORIZED = new KestrelError({
+  code: 'unauthorized',
+  message: 'Missing or wrong access token.',
+  hint: 'Open the URL that `kestrel serve` printed, token included; a restarted server has a new token.',
+});
+
+async function readBody(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new KestrelError({ code: 'invalid_input', message: 'Request body larger than 1 MiB.' });
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new KestrelError({ code: 'invalid_input', message: 'Request body is not valid JSON.' });
+  }
+}
+
+/**
+ * The contract over HTTP + WebSocket: POST /api/<method>, events on one socket at /events, the
+ * renderer at /. Every request and socket must carry the per-start token; anything else gets 401.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const token = options.token ?? newToken();
+  const { target, staticDir } = options;
+  let port = 0;
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, KestrelError.from(err));
+      else res.destroy();
+    });
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    if (!hostAllowed(req, host)) return sendError(res, UNAUTHORIZED);
+    const via = authenticate(req, url, token, port);
+    if (!via) {
+      if (url.pathname.startsWith('/api/')) return sendError(res, UNAUTHORIZED);
+      return send(res, 401, `Kestrel: ${UNAUTHORIZED.message} ${UNAUTHORIZED.hint}\n`, 'text/plain; charset=utf-8');
+    }
+
+    if (url.pathname.startsWith('/api/')) {
+      if (req.method !== 'POST') {
+        return sendError(res, new KestrelError({ code: 'invalid_input', message: 'API methods are called with POST.' }));
+      }
+      const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+      const input = await readBody(req);
+      try {
+        const output = await dispatch(target.handlers, method, input);
+        return send(res, 200, JSON.stringify(output ?? null), 'application/json; charset=utf-8');
+      } catch (err) {
+        return sendError(res, KestrelError.from(err));
+      }
+    }
+
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed\n', 'text/plain');
+    if (!staticDir) return send(res, 404, 'Not found\n', 'text/plain');
+    const file = await readStatic(staticDir, url.pathname);
+    if (!file) return send(res, 404, 'Not found\n', 'text/plain');
+    const extra: Record<string, string> = { 'content-security-policy': CSP };
+    // Opened with ?token=: remember it for this origin's assets, API calls and socket, for this
+    // browser session only, never readable by scripts, never sent by other sites.
+    if (via === 'query') extra['set-cookie'] = `${cookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
+    return send(res, 200, file.body, file.type, extra);
+  }
+
+  const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  const sockets = new Set<WebSocket>();
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+    if (url.pathname !== '/events' || !hostAllowed(req, host) || !authenticate(req, url, token, port)) {
+      socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      sockets.add(ws);
+      ws.on('close', () => sockets.delete(ws));
+      // The socket only carries events out; anything sent in is ignored.
+      ws.on('message', () => {});
+    });
+  });
+  const stopForwarding = target.events.onAny((event, payload) => {
+    const message = JSON.stringify({ event, payload });
+    for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  port = (server.address() as AddressInfo).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  const origin = `http://${shownHost}:${port}`;
+
+  return {
+    origin,
+    url: `${origin}/?token=${token}`,
+    token,
+    port,
+    host,
+    async close() {
+      stopForwarding();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export { isLoopback };

@@ -1,0 +1,25 @@
+import type { KestrelClient } from '@contract/client';
+import { createHttpClient } from '@contract/http-client';
+
+declare global {
+  interface Window {
+    /** Set by the Electron preload; absent in a browser. */
+    kestrel?: KestrelClient;
+  }
+}
+
+/**
+ * One client interface, two transports: the preload's window.kestrel under Electron, the
+ * HTTP/WebSocket client when the page is served by `kestrel serve`.
+ */
+export function connect(): KestrelClient {
+  if (window.kestrel) return window.kestrel;
+  const url = new URL(window.location.href);
+  const token = url.searchParams.get('token') ?? undefined;
+  if (token) {
+    // The server set a same-site cookie with this token; keep it out of the address bar and history.
+    url.searchParams.delete('token');
+    window.history.replaceState(null, '', url.pathname + url.search + url.hash);
+  }
+  return createHttpClient({ baseUrl: window.location.origin, token });
+}
