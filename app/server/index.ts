@@ -16,6 +16,12 @@ export interface ServerOptions {
   staticDir?: string;
   /** Fixed token (tests); by default a new random one per start. */
   token?: string;
+  /**
+   * Map tiles for GET /tiles/{sceneId}/{z}/{x}/{y}: resolves a scene id (never a path) to an
+   * encoded tile, or undefined when the scene or tile does not exist. Rendering must happen off
+   * the request thread (the raster engine's worker pool).
+   */
+  tiles?: (sceneId: string, z: number, x: number, y: number) => Promise<{ body: Buffer; type: string } | undefined>;
 }
 
 export interface RunningServer {
@@ -135,6 +141,13 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed\n', 'text/plain');
+    const tile = /^\/tiles\/([A-Za-z0-9_-]{1,128})\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(?:\.\w+)?$/.exec(url.pathname);
+    if (tile && options.tiles) {
+      const [, sceneId, z, x, y] = tile as unknown as [string, string, string, string, string];
+      const out = await options.tiles(sceneId, Number(z), Number(x), Number(y));
+      if (!out) return send(res, 404, 'No such tile\n', 'text/plain');
+      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
+    }
     if (!staticDir) return send(res, 404, 'Not found\n', 'text/plain');
     const file = await readStatic(staticDir, url.pathname);
     if (!file) return send(res, 404, 'Not found\n', 'text/plain');
