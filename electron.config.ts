@@ -43,20 +43,24 @@ export default defineConfig({
   },
 });
 
-/** Platform binaries of onnxruntime-node other than the target's are left out of each installer. */
-const ortBinaries = (keep: 'linux' | 'win32' | 'darwin'): string[] =>
-  ['linux', 'win32', 'darwin'].filter((p) => p !== keep).map((p) => `!node_modules/onnxruntime-node/bin/napi-v*/${p}/**`);
-
 export const builder: Configuration = {
   appId: 'org.kestrel.desktop',
   productName: 'Kestrel',
   directories: { output: 'dist', buildResources: 'build' },
-  files: ['out/**', 'package.json', '!**/*.map'],
+  files: [
+    'out/**',
+    'package.json',
+    '!**/*.map',
+    // Only the target's onnxruntime-node binaries (${platform}/${arch} are electron-builder macros).
+    '!node_modules/onnxruntime-node/bin/napi-v*/!(${platform})/**',
+    '!node_modules/onnxruntime-node/bin/napi-v*/${platform}/!(${arch})/**',
+    '!node_modules/onnxruntime-node/{lib,script}/**',
+  ],
   // Native modules cannot be loaded from inside an asar archive.
   asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**'],
   extraResources: [{ from: 'resources', to: 'resources', filter: ['**/*'] }],
   npmRebuild: false,
-  linux: { target: ['AppImage', 'deb'], category: 'Science', files: ortBinaries('linux') },
-  win: { target: ['nsis'], files: ortBinaries('win32') },
-  mac: { target: ['dmg'], category: 'public.app-category.productivity', files: ortBinaries('darwin') },
+  linux: { target: ['AppImage', 'deb'], category: 'Science' },
+  win: { target: ['nsis'] },
+  mac: { target: ['dmg'], category: 'public.app-category.productivity' },
 };

@@ -4,11 +4,9 @@ import tseslint from 'typescript-eslint';
 import svelte from 'eslint-plugin-svelte';
 import globals from 'globals';
 
-const noElectron = {
-  name: 'electron',
-  message: 'app/core and app/contract run in plain Node and browsers: never import electron here.',
-};
-const electronPatterns = [{ group: ['electron', 'electron/*'], message: noElectron.message }];
+const electronPatterns = [
+  { group: ['electron', 'electron/*'], message: 'Only app/main and app/preload may import electron: app/core, app/contract and the renderer must run without it.' },
+];
 
 export default tseslint.config(
   { ignores: ['out/**', 'dist/**', 'node_modules/**', 'tests/artifacts/**', '.venv-tools/**'] },
@@ -25,7 +23,7 @@ export default tseslint.config(
   {
     files: ['app/core/**', 'app/contract/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [noElectron], patterns: electronPatterns }],
+      'no-restricted-imports': ['error', { patterns: electronPatterns }],
     },
   },
   {
@@ -35,7 +33,6 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [noElectron],
           patterns: [
             ...electronPatterns,
             { group: ['node:*'], message: 'app/contract is shared with the renderer: no Node built-ins.' },
@@ -55,7 +52,6 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: [noElectron],
           patterns: [
             ...electronPatterns,
             { group: ['node:*'], message: 'The renderer runs in a sandboxed page: no Node built-ins.' },

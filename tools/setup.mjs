@@ -8,14 +8,18 @@ import { join } from 'node:path';
 const root = join(import.meta.dirname, '..');
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 
-function run(cmd, args, env = {}, timeoutMs) {
+function run(cmd, args, env = {}, timeoutMs, quiet = false) {
   const result = spawnSync(cmd, args, {
     cwd: root,
-    stdio: 'inherit',
+    stdio: quiet ? 'pipe' : 'inherit',
     env: { ...process.env, ...env },
     timeout: timeoutMs,
     shell: process.platform === 'win32',
   });
+  if (quiet && result.status !== 0) {
+    const why = String(result.stderr ?? '').split('\n').find((l) => /Error|ENOTFOUND|ECONN|EAI_AGAIN/.test(l));
+    if (why) console.error(`  (${why.trim()})`);
+  }
   return result.status === 0 && !result.error;
 }
 
@@ -32,7 +36,7 @@ if (!run(npm, [lock ? 'ci' : 'install', '--no-audit', '--no-fund'], installEnv))
 
 console.error("kestrel setup: fetching Electron's binary for the desktop app…");
 const electronDir = join(root, 'node_modules', 'electron');
-const fetched = run(process.execPath, [join(electronDir, 'install.js')], { ELECTRON_SKIP_BINARY_DOWNLOAD: '' }, 180_000);
+const fetched = run(process.execPath, [join(electronDir, 'install.js')], { ELECTRON_SKIP_BINARY_DOWNLOAD: '' }, 300_000, true);
 if (fetched && existsSync(join(electronDir, 'path.txt'))) {
   console.error('kestrel setup: Electron is installed; `npm start` opens the desktop app.');
 } else {

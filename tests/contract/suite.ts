@@ -1,0 +1,109 @@
+/**
+ * One contract test suite, run against every transport (in-process and HTTP + WebSocket): what a
+ * front end can observe must not depend on how it reaches the engine.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { KestrelError, type KestrelClient } from '../../app/contract/index.js';
+
+export interface Transport {
+  client: KestrelClient;
+  /** Resolves once events can be received (the socket is open, for HTTP). */
+  eventsReady(): Promise<void>;
+  /** Close this transport and the engine behind it, keeping the data folder. */
+  close(): Promise<void>;
+}
+
+export type OpenTransport = (dataDir: string) => Promise<Transport>;
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+async function rejection(p: Promise<unknown>): Promise<KestrelError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as KestrelError;
+  }
+  throw new Error('expected the call to fail');
+}
+
+export function describeContract(name: string, open: OpenTransport, tempDir: () => Promise<{ path: string; remove(): Promise<void> }>): void {
+  describe(`contract over ${name}`, () => {
+    let dir: { path: string; remove(): Promise<void> };
+    let t: Transport;
+    beforeEach(async () => {
+      dir = await tempDir();
+      t = await open(dir.path);
+    });
+    afterEach(async () => {
+      await t.close();
+      await dir.remove();
+    });
+
+    it('app.info reports version, platform, data folder and onnxruntime-node execution providers', async () => {
+      const info = await t.client.call('app.info', {});
+      expect(info.name).toBe('kestrel');
+      expect(info.version).toBe(pkg.version);
+      expect(info.platform).toBe(process.platform);
+      expect(info.arch).toBe(process.arch);
+      expect(info.dataDir).toBe(dir.path);
+      const names = info.executionProviders.map((p) => p.name);
+      expect(names).toContain('cpu');
+      if (process.platform === 'linux' && process.arch === 'x64') expect(names).toContain('webgpu');
+      expect(info.executionProviders.find((p) => p.name === 'cpu')?.bundled).toBe(true);
+      expect(info.notices).toEqual([]);
+    });
+
+    it('settings.get returns the defaults in a new data folder', async () => {
+      expect(await t.client.call('settings.get', {})).toEqual({
+        theme: 'system',
+        searchTopK: 50,
+        executionProvider: 'auto',
+        welcomeDismissed: false,
+      });
+    });
+
+    it('settings.set merges a patch, returns the result and persists it across a restart', async () => {
+      const next = await t.client.call('settings.set', { theme: 'dark', searchTopK: 20 });
+      expect(next).toMatchObject({ theme: 'dark', searchTopK: 20, executionProvider: 'auto' });
+      await t.close();
+      t = await open(dir.path);
+      expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'dark', searchTopK: 20 });
+    });
+
+    it('settings.set emits settings.changed to subscribers', async () => {
+      const seen: unknown[] = [];
+      const stop = t.client.on('settings.changed', (s) => seen.push(s));
+      await t.eventsReady();
+      await t.client.call('settings.set', { theme: 'light' });
+      await expect.poll(() => seen.length).toBe(1);
+      expect(seen[0]).toMatchObject({ theme: 'light' });
+      stop();
+    });
+
+    it('refuses invalid input with invalid_input naming the field, and changes nothing', async () => {
+      const err = await rejection(t.client.call('settings.set', { searchTopK: 0 }));
+      expect(err.code).toBe('invalid_input');
+      expect(err.issues?.[0]?.path).toBe('searchTopK');
+      const bad = await rejection(t.client.call('settings.set', { theme: 'purple' as 'dark' }));
+      expect(bad.code).toBe('invalid_input');
+      expect(bad.message).toContain('theme');
+      expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'system', searchTopK: 50 });
+    });
+
+    it('refuses unknown fields rather than ignoring them', async () => {
+      const err = await rejection(t.client.call('settings.set', { theme: 'dark', colour: 'red' } as never));
+      expect(err.code).toBe('invalid_input');
+      expect(err.message).toContain('colour');
+    });
+
+    it('refuses a method that is not in the contract', async () => {
+      const err = await rejection(t.client.call('files.delete' as never, {} as never));
+      expect(err.code).toBe('unknown_method');
+    });
+
+    it('archives.list is empty in a new data folder', async () => {
+      expect(await t.client.call('archives.list', {})).toEqual([]);
+    });
+  });
+}

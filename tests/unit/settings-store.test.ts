@@ -1,0 +1,55 @@
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openEngine } from '../../app/core/index.js';
+import { tempDir } from '../helpers/tmp.js';
+
+describe('settings and catalog files', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  beforeEach(async () => (dir = await tempDir()));
+  afterEach(() => dir.remove());
+
+  it('writes settings.json as JSON the user can read', async () => {
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    await engine.handlers['settings.set']({ theme: 'dark' });
+    const onDisk = JSON.parse(await readFile(join(dir.path, 'settings.json'), 'utf8'));
+    expect(onDisk.theme).toBe('dark');
+  });
+
+  it('sets a corrupt settings.json aside instead of overwriting it, and says so', async () => {
+    await writeFile(join(dir.path, 'settings.json'), '{"theme": "dark", ');
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    const info = await engine.handlers['app.info']({});
+    expect(info.notices).toHaveLength(1);
+    expect(info.notices[0]?.message).toMatch(/settings\.json was not valid JSON/);
+    expect(info.notices[0]?.file).toBe(join(dir.path, 'settings.json'));
+    const files = await readdir(dir.path);
+    const aside = files.find((f) => f.startsWith('settings.json.corrupt-'));
+    expect(aside).toBeDefined();
+    expect(await readFile(join(dir.path, aside!), 'utf8')).toBe('{"theme": "dark", ');
+    expect((await engine.handlers['settings.get']({})).theme).toBe('system');
+  });
+
+  it('keeps the good values of a settings file and reports each bad one', async () => {
+    await writeFile(join(dir.path, 'settings.json'), JSON.stringify({ theme: 'dark', searchTopK: -3, future: 1 }));
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect(await engine.handlers['settings.get']({})).toMatchObject({ theme: 'dark', searchTopK: 50 });
+    const { notices } = await engine.handlers['app.info']({});
+    expect(notices.map((n) => n.message).join('\n')).toMatch(/"searchTopK".*invalid value/);
+  });
+
+  it('sets a corrupt catalog.json aside too', async () => {
+    await writeFile(join(dir.path, 'catalog.json'), 'not json at all');
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect(await engine.handlers['archives.list']({})).toEqual([]);
+    expect((await engine.handlers['app.info']({})).notices[0]?.message).toMatch(/catalog\.json was not valid JSON/);
+  });
+
+  it('reports a data folder that cannot be created, naming it', async () => {
+    await writeFile(join(dir.path, 'a-file'), 'x');
+    await expect(openEngine({ dataDir: join(dir.path, 'a-file', 'data'), runtime: 'in-process' })).rejects.toMatchObject({
+      code: 'io_error',
+      file: join(dir.path, 'a-file', 'data'),
+    });
+  });
+});
