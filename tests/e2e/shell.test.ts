@@ -87,7 +87,7 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
     await page.locator('.leaflet-container').click({ position: { x: 300, y: 500 } });
     await page.keyboard.press('/');
     const box = page.getByRole('searchbox', { name: 'Search the archive by description' });
-    expect(await box.evaluate((el) => el === document.activeElement)).toBe(true);
+    expect(await box.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true);
     await box.fill('storage tanks next to a harbour');
     await box.press('Enter');
     expect(await page.getByRole('status').first().innerText()).toMatch(/needs an indexed archive and a model pack/);
@@ -96,10 +96,10 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
   it('persists a setting through the engine: dark theme survives a reload', async () => {
     await page.getByRole('tab', { name: 'Settings' }).click();
     await page.getByLabel('Theme').selectOption('dark');
-    await expect.poll(() => page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    await expect.poll(() => page.locator('html').getAttribute('data-theme')).toBe('dark');
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    expect(await page.evaluate(() => document.documentElement.dataset.theme)).toBe('dark');
+    expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
     await page.screenshot({ path: join(artifacts, 'shell-dark.png') });
   });
 
