@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { KestrelError, type KestrelClient } from '../../app/contract/index.js';
+import type { KestrelClient, KestrelError } from '../../app/contract/index.js';
 
 export interface Transport {
   client: KestrelClient;
