@@ -15,7 +15,11 @@ export default defineConfig({
     build: {
       outDir: 'out/main',
       rollupOptions: {
-        input: { index: resolve(root, 'app/main/index.ts'), cli: resolve(root, 'app/cli/index.ts') },
+        input: {
+          index: resolve(root, 'app/main/index.ts'),
+          cli: resolve(root, 'app/cli/index.ts'),
+          'workers/engine': resolve(root, 'app/workers/engine.ts'),
+        },
       },
     },
   },
@@ -43,24 +47,41 @@ export default defineConfig({
   },
 });
 
+/**
+ * What goes into app.asar for one target OS: the build output and package.json (production
+ * dependencies are added by electron-builder), and only that OS's onnxruntime-node binaries for the
+ * target arch (`${arch}` is an electron-builder macro; the OS is spelled as onnxruntime spells it).
+ */
+const appFiles = (ortOs: 'linux' | 'win32' | 'darwin'): string[] => [
+  'out/**',
+  'package.json',
+  '!**/*.map',
+  `!node_modules/onnxruntime-node/bin/napi-v*/!(${ortOs})/**`,
+  `!node_modules/onnxruntime-node/bin/napi-v*/${ortOs}/!(\${arch})/**`,
+  '!node_modules/onnxruntime-node/{lib,script}/**',
+];
+
 export const builder: Configuration = {
   appId: 'org.kestrel.desktop',
   productName: 'Kestrel',
   directories: { output: 'dist', buildResources: 'build' },
-  files: [
-    'out/**',
-    'package.json',
-    '!**/*.map',
-    // Only the target's onnxruntime-node binaries (${platform}/${arch} are electron-builder macros).
-    '!node_modules/onnxruntime-node/bin/napi-v*/!(${platform})/**',
-    '!node_modules/onnxruntime-node/bin/napi-v*/${platform}/!(${arch})/**',
-    '!node_modules/onnxruntime-node/{lib,script}/**',
-  ],
   // Native modules cannot be loaded from inside an asar archive.
   asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**'],
   extraResources: [{ from: 'resources', to: 'resources', filter: ['**/*'] }],
   npmRebuild: false,
-  linux: { target: ['AppImage', 'deb'], category: 'Science' },
-  win: { target: ['nsis'] },
-  mac: { target: ['dmg'], category: 'public.app-category.productivity' },
+  // Electron fuses, flipped in the packaged binary: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or
+  // --inspect to hijack the app; cookies encrypted; app code only from an integrity-checked asar.
+  electronFuses: {
+    runAsNode: false,
+    enableCookieEncryption: true,
+    enableNodeOptionsEnvironmentVariable: false,
+    enableNodeCliInspectArguments: false,
+    enableEmbeddedAsarIntegrityValidation: true,
+    onlyLoadAppFromAsar: true,
+    loadBrowserProcessSpecificV8Snapshot: false,
+    grantFileProtocolExtraPrivileges: false,
+  },
+  linux: { target: ['AppImage', 'deb'], category: 'Science', files: appFiles('linux') },
+  win: { target: ['nsis'], files: appFiles('win32') },
+  mac: { target: ['dmg'], category: 'public.app-category.productivity', files: appFiles('darwin') },
 };

@@ -22,6 +22,8 @@ export interface PackageOptions {
   /** A folder with an Electron build to use instead of downloading one (the offline check uses a stub). */
   electronDist?: string;
   electronVersion?: string;
+  /** Extra configuration merged over `builder` (the offline check turns off steps that download tools). */
+  overrides?: Configuration;
 }
 
 const PLATFORMS = { linux: Platform.LINUX, win32: Platform.WINDOWS, darwin: Platform.MAC } as const;
@@ -34,6 +36,7 @@ export async function packageApp(options: PackageOptions): Promise<string[]> {
     directories: { ...builder.directories, ...(options.output ? { output: options.output } : {}) },
     ...(options.electronDist ? { electronDist: options.electronDist } : {}),
     ...(options.electronVersion ? { electronVersion: options.electronVersion } : {}),
+    ...options.overrides,
   };
   return build({
     projectDir: new URL('..', import.meta.url).pathname,

@@ -4,7 +4,7 @@
  * `schema.ts` checks at compile time that these lists and the schema map agree.
  */
 export const METHOD_NAMES = ['app.info', 'settings.get', 'settings.set', 'archives.list'] as const;
-export const EVENT_NAMES = ['settings.changed'] as const;
+export const EVENT_NAMES = ['settings.changed', 'engine.restarted'] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

@@ -73,8 +73,20 @@ export const methods = {
   'archives.list': { input: Empty, output: z.array(ArchiveSummary) },
 } as const;
 
+export const EngineRestarted = z.object({
+  /** What happened, in the user's words. */
+  reason: z.string(),
+  /** Restarts so far in this session. */
+  restarts: z.number().int().nonnegative(),
+  /** True when the engine kept crashing and Kestrel stopped restarting it. */
+  gaveUp: z.boolean(),
+});
+export type EngineRestarted = z.infer<typeof EngineRestarted>;
+
 export const events = {
   'settings.changed': Settings,
+  /** The desktop app's engine process died and was restarted; in-flight calls failed. */
+  'engine.restarted': EngineRestarted,
 } as const;
 
 export type Methods = typeof methods;

@@ -6,6 +6,7 @@ import { EventBus } from './events.js';
 import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
 import { SettingsStore } from './settings/index.js';
+import type { Asset } from './host-protocol.js';
 
 export interface EngineOptions {
   /** The data folder (catalog, settings, vectors, adapters). Created if missing. */
@@ -19,6 +20,10 @@ export interface Engine {
   readonly handlers: Handlers;
   readonly events: EventBus;
   readonly dataDir: string;
+  /** A map tile by opaque scene id (tiles:// and /tiles/); undefined when there is no such scene or tile. */
+  tile(sceneId: string, z: number, x: number, y: number): Promise<Asset | undefined>;
+  /** A chip thumbnail by opaque chip id (thumbs://); undefined when there is no such chip. */
+  thumb(chipId: string): Promise<Asset | undefined>;
   close(): Promise<void>;
 }
 
@@ -64,6 +69,9 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     handlers,
     events,
     dataDir,
+    // No archive can hold scenes yet (the raster and index issues add them), so no id resolves.
+    tile: async () => undefined,
+    thumb: async () => undefined,
     async close() {},
   };
 }

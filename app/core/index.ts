@@ -2,3 +2,5 @@
 export { openEngine, type Engine, type EngineOptions } from './engine.js';
 export { resolveDataDir, userDataDir, packageInfo, rendererDir, DATA_DIR_ENV, PRODUCT_NAME } from './platform/paths.js';
 export { listExecutionProviders } from './platform/providers.js';
+export { EventBus } from './events.js';
+export type { Asset, FromEngine, ToEngine } from './host-protocol.js';

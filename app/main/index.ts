@@ -1,61 +1,38 @@
 /**
- * Electron main: one window, the renderer from app://, the contract over IPC. It stays thin: the
- * engine does the work. (The engine moves to a utility process with the desktop-shell issue.)
+ * Electron main: the real Electron module handed to the shell (desktop.ts), and the engine forked
+ * as a utility process (app/workers/engine.ts, built to out/main/workers/engine.js).
  */
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { app, BrowserWindow, ipcMain, protocol, session } from 'electron';
-import { DATA_DIR_ENV, openEngine, rendererDir, resolveDataDir } from '../core/index.js';
-import { readStatic } from '../server/static.js';
-import { CSP } from '../server/index.js';
-import { registerIpc } from './ipc.js';
-import { APP_ORIGIN, windowOptions } from './security.js';
+import electron from 'electron';
+import { DATA_DIR_ENV } from '../core/index.js';
+import type { FromEngine } from '../core/index.js';
+import { prepareDesktop, startDesktop, type ElectronLike } from './desktop.js';
+import { EngineProcess } from './engine-process.js';
 
-protocol.registerSchemesAsPrivileged([
-  { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
-]);
+const here = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const api = electron as unknown as ElectronLike;
 
-if (!app.requestSingleInstanceLock()) app.quit();
-
-let win: BrowserWindow | undefined;
-
-async function main(): Promise<void> {
-  await app.whenReady();
-  // `kestrel start --data DIR` passes the folder through KESTREL_DATA; otherwise the OS's user data path.
-  const dataDir = process.env[DATA_DIR_ENV] ? resolveDataDir() : join(app.getPath('userData'), 'data');
-  const engine = await openEngine({ dataDir, runtime: 'desktop' });
-
-  const root = rendererDir();
-  protocol.handle('app', async (request) => {
-    const url = new URL(request.url);
-    const file = url.host === 'kestrel' ? await readStatic(root, url.pathname) : undefined;
-    if (!file) return new Response('Not found', { status: 404 });
-    return new Response(new Uint8Array(file.body), { headers: { 'content-type': file.type, 'content-security-policy': CSP } });
-  });
-
-  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
-  session.defaultSession.setPermissionCheckHandler(() => false);
-
-  const preload = join(fileURLToPath(new URL('.', import.meta.url)), '../preload/index.cjs');
-  win = new BrowserWindow(windowOptions(preload));
-  win.webContents.setWindowOpenHandler(() => ({ action: 'deny' }));
-  win.webContents.on('will-navigate', (event, url) => {
-    if (!url.startsWith(APP_ORIGIN + '/')) event.preventDefault();
-  });
-  registerIpc(ipcMain, engine, () => win?.webContents);
-  win.once('ready-to-show', () => win?.show());
-  await win.loadURL(`${APP_ORIGIN}/index.html`);
-
-  app.on('second-instance', () => {
-    if (win?.isMinimized()) win.restore();
-    win?.focus();
-  });
-  app.on('window-all-closed', () => {
-    void engine.close().finally(() => app.quit());
+if (prepareDesktop(api)) {
+  startDesktop(api, {
+    preloadPath: here('../preload/index.cjs'),
+    createEngine: (dataDir) =>
+      new EngineProcess({
+        fork: () => {
+          const child = electron.utilityProcess.fork(here('./workers/engine.js'), [], {
+            serviceName: 'Kestrel engine',
+            env: { ...process.env, [DATA_DIR_ENV]: dataDir },
+            stdio: 'inherit',
+          });
+          return {
+            postMessage: (m) => child.postMessage(m),
+            onMessage: (fn) => child.on('message', (m: FromEngine) => fn(m)),
+            onExit: (fn) => child.on('exit', (code) => fn(code)),
+            kill: () => void child.kill(),
+          };
+        },
+      }),
+  }).catch((err: unknown) => {
+    console.error('Kestrel failed to start:', err);
+    electron.app.exit(1);
   });
 }
-
-main().catch((err: unknown) => {
-  console.error('Kestrel failed to start:', err);
-  app.exit(1);
-});

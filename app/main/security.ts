@@ -38,3 +38,13 @@ export function isTrustedSender(frameUrl: string | undefined): boolean {
     return false;
   }
 }
+
+/**
+ * The only pages Kestrel opens in the user's browser (shell.openExternal); anything else a link
+ * asks for is refused. Kestrel works offline: these are documentation, never needed to run.
+ */
+export const EXTERNAL_ALLOWLIST: readonly string[] = ['https://arxiv.org/abs/2404.18253'];
+
+export function isAllowedExternal(url: string): boolean {
+  return EXTERNAL_ALLOWLIST.includes(url);
+}

@@ -40,7 +40,7 @@ export const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data: blob:",
+  "img-src 'self' data: blob: tiles: thumbs:",
   "font-src 'self'",
   "connect-src 'self'",
   "object-src 'none'",

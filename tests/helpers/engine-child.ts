@@ -1,0 +1,29 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import type { EngineChild } from '../../app/main/engine-process.js';
+import type { FromEngine } from '../../app/core/index.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+/**
+ * The engine host (app/workers/engine.ts) as a real Node child process: the same role Electron's
+ * utility process plays in the desktop app. `processes` collects the ChildProcess handles so
+ * tests can kill them.
+ */
+export function engineForker(dataDir: string, processes: ChildProcess[]): () => EngineChild {
+  return () => {
+    const cp = fork(join(root, 'app/workers/engine.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, KESTREL_DATA: dataDir },
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    processes.push(cp);
+    return {
+      postMessage: (m) => cp.send(m),
+      onMessage: (fn) => cp.on('message', (m) => fn(m as FromEngine)),
+      onExit: (fn) => cp.on('exit', (code) => fn(code)),
+      kill: () => cp.kill(),
+    };
+  };
+}
