@@ -1,0 +1,190 @@
+import { KestrelError } from '../../contract/index.js';
+import type { BandMapping } from './bands.js';
+import type { Footprint } from './footprint.js';
+import { readWindow, type PixelWindow } from './pixels.js';
+import type { Scene } from './scene.js';
+import type { SceneStatistics } from './stats.js';
+
+export interface ChipPlanOptions {
+  /** Chip side in pixels of its level: the model's input size (default 224). */
+  size?: number;
+  /** Fraction of a chip shared with its neighbour (default 0.25). */
+  overlap?: number;
+  /** Ground-pixel scales: 1 = native resolution, 2 = half, … (default 1, 2, 4, … up to one chip covering the scene). */
+  scales?: number[];
+}
+
+/** A window in full-resolution pixels. */
+export interface PixelRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface Chip {
+  index: number;
+  /** Full-resolution pixels per chip pixel. */
+  scale: number;
+  /** The scene level the chip is read from (0 = full resolution, 1… overviews). */
+  level: number;
+  /** The chip's window in full-resolution pixels (may reach past the image edge for small scenes). */
+  window: PixelRect;
+  /** The same window in pixels of `level`. */
+  levelWindow: PixelRect;
+  /** Where the chip is, in WGS84 (null for pixel-space scenes). */
+  polygon: Extract<Footprint, { type: 'Polygon' }> | null;
+}
+
+/** Window origins along one axis: stride steps, the last window flush with the far edge. */
+function positions(length: number, window: number, stride: number): number[] {
+  if (length <= window) return [0];
+  const out: number[] = [];
+  for (let p = 0; p + window < length; p += stride) out.push(p);
+  out.push(length - window);
+  return out;
+}
+
+/**
+ * The multi-scale tiling plan of a scene: square windows of `size` chip pixels at each scale, with
+ * overlap, each read from the coarsest level that still has at least the chip's resolution.
+ */
+export function planChips(scene: Scene, options: ChipPlanOptions = {}): Chip[] {
+  const d = scene.description;
+  const size = options.size ?? 224;
+  const overlap = options.overlap ?? 0.25;
+  if (!(size >= 1) || !(overlap >= 0 && overlap < 1)) {
+    throw new KestrelError({ code: 'invalid_input', message: `A chip plan needs a size ≥ 1 and an overlap in [0, 1); got ${size} and ${overlap}.`, file: d.file });
+  }
+  const longest = Math.max(d.width, d.height);
+  let scales = options.scales;
+  if (!scales) {
+    scales = [1];
+    for (let s = 2; size * (s / 2) < longest; s *= 2) scales.push(s);
+  }
+  const chips: Chip[] = [];
+  for (const scale of scales) {
+    const side = size * scale;
+    const stride = Math.max(1, Math.round(side * (1 - overlap)));
+    let level = 0;
+    scene.levels.forEach((l, i) => {
+      if (l.scaleX <= scale * (1 + 1e-9) && l.scaleY <= scale * (1 + 1e-9)) level = i;
+    });
+    const lv = scene.levels[level];
+    const sx = lv?.scaleX ?? 1;
+    const sy = lv?.scaleY ?? 1;
+    for (const y of positions(d.height, side, stride)) {
+      for (const x of positions(d.width, side, stride)) {
+        const window = { x, y, width: side, height: side };
+        const levelWindow = {
+          x: Math.floor(x / sx),
+          y: Math.floor(y / sy),
+          width: Math.max(1, Math.round(side / sx)),
+          height: Math.max(1, Math.round(side / sy)),
+        };
+        let polygon: Chip['polygon'] = null;
+        if (scene.toLonLat) {
+          const t = scene.toLonLat;
+          const ring = [t(x, y), t(x, y + side), t(x + side, y + side), t(x + side, y), t(x, y)];
+          polygon = { type: 'Polygon', coordinates: [ring] };
+        }
+        chips.push({ index: chips.length, scale, level, window, levelWindow, polygon });
+      }
+    }
+  }
+  return chips;
+}
+
+/** The chip's pixels as stored in the file (no resampling): the window of its level, all bands. */
+export function readChipPixels(scene: Scene, chip: Chip, bands?: number[]): Promise<PixelWindow> {
+  const w = chip.levelWindow;
+  return readWindow(scene, chip.level, w.x, w.y, w.width, w.height, bands);
+}
+
+/** 8-bit RGB, row-major, 3 bytes per pixel: what model preprocessing takes. */
+export interface RgbChip {
+  width: number;
+  height: number;
+  data: Uint8Array;
+  /** Fraction of the chip's pixels that hold data. */
+  validFraction: number;
+}
+
+/**
+ * Chip → 8-bit RGB: the band mapping's bands, area-averaged over valid pixels down to `size` when
+ * the level window is larger, stretched linearly from each band's 2 % to its 98 % percentile.
+ * Invalid pixels become black.
+ */
+export async function chipToRgb(scene: Scene, chip: Chip, mapping: BandMapping, stats: SceneStatistics, size: number): Promise<RgbChip> {
+  const win = await readChipPixels(scene, chip, mapping.bands);
+  const out = new Uint8Array(size * size * 3);
+  const ranges = mapping.bands.map((b) => {
+    const s = stats.bands.find((x) => x.band === b);
+    const lo = s?.p2 ?? 0;
+    const hi = s?.p98 ?? 255;
+    return { lo, span: hi - lo };
+  });
+  const fx = win.width / size;
+  const fy = win.height / size;
+  let validPixels = 0;
+  const sums = new Float64Array(mapping.bands.length);
+  for (let y = 0; y < size; y++) {
+    const y0 = Math.floor(y * fy);
+    const y1 = Math.max(y0 + 1, Math.floor((y + 1) * fy));
+    for (let x = 0; x < size; x++) {
+      const x0 = Math.floor(x * fx);
+      const x1 = Math.max(x0 + 1, Math.floor((x + 1) * fx));
+      sums.fill(0);
+      let n = 0;
+      for (let yy = y0; yy < y1; yy++) {
+        for (let xx = x0; xx < x1; xx++) {
+          const i = yy * win.width + xx;
+          if (!win.valid[i]) continue;
+          n++;
+          for (let b = 0; b < sums.length; b++) sums[b]! += win.bands[b]![i]!;
+        }
+      }
+      const o = (y * size + x) * 3;
+      if (n * 2 < (y1 - y0) * (x1 - x0)) continue; // mostly invalid under this pixel: black
+      validPixels++;
+      for (let c = 0; c < 3; c++) {
+        const b = mapping.kind === 'gray' ? 0 : c;
+        const r = ranges[b]!;
+        const v = sums[b]! / n;
+        // A constant band (2 % = 98 %) shows as mid-grey rather than dividing by zero.
+        out[o + c] = r.span > 0 ? Math.max(0, Math.min(255, Math.round(((v - r.lo) / r.span) * 255))) : v > r.lo ? 255 : v < r.lo ? 0 : 128;
+      }
+    }
+  }
+  return { width: size, height: size, data: out, validFraction: validPixels / (size * size) };
+}
+
+export interface ExtractOptions {
+  /** Chips with more than this fraction of nodata are skipped (default 0.5). */
+  maxNodataFraction?: number;
+}
+
+/** Chips with their RGB pixels, in plan order, skipping those that are mostly nodata. */
+export async function* extractChips(
+  scene: Scene,
+  plan: Chip[],
+  mapping: BandMapping,
+  stats: SceneStatistics,
+  size: number,
+  options: ExtractOptions = {},
+): AsyncGenerator<{ chip: Chip; rgb: RgbChip }> {
+  const maxNodata = options.maxNodataFraction ?? 0.5;
+  for (const chip of plan) {
+    const rgb = await chipToRgb(scene, chip, mapping, stats, size);
+    if (1 - rgb.validFraction > maxNodata) continue;
+    yield { chip, rgb };
+  }
+}
+
+/** A model pack's preprocessing (app/core/model): RGB → the model's input tensor. */
+export type Preprocess<Spec> = (img: { width: number; height: number; data: Uint8Array }, spec: Spec) => Float32Array;
+
+/** Chip → model input, through the model pack's own resize/crop/normalise. */
+export function chipModelInput<Spec>(rgb: RgbChip, spec: Spec, preprocess: Preprocess<Spec>): Float32Array {
+  return preprocess({ width: rgb.width, height: rgb.height, data: rgb.data }, spec);
+}
