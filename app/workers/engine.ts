@@ -6,23 +6,7 @@
 import { dispatch, KestrelError } from '../contract/index.js';
 import { openEngine, resolveDataDir, type Engine } from '../core/index.js';
 import type { FromEngine, ToEngine } from '../core/host-protocol.js';
-
-interface Port {
-  post(message: FromEngine): void;
-  listen(handler: (message: ToEngine) => void): void;
-}
-
-function parentPort(): Port {
-  const utility = (process as { parentPort?: { postMessage(m: unknown): void; on(e: 'message', fn: (ev: { data: unknown }) => void): void } })
-    .parentPort;
-  if (utility) {
-    return { post: (m) => utility.postMessage(m), listen: (fn) => utility.on('message', (ev) => fn(ev.data as ToEngine)) };
-  }
-  if (process.send) {
-    return { post: (m) => process.send!(m), listen: (fn) => process.on('message', (m) => fn(m as ToEngine)) };
-  }
-  throw new Error('app/workers/engine.ts must run as a utility process or a forked child with an IPC channel.');
-}
+import { parentPort } from '../core/platform/parent-port.js';
 
 async function answer(engine: Engine, message: ToEngine): Promise<FromEngine> {
   try {
@@ -37,7 +21,7 @@ async function answer(engine: Engine, message: ToEngine): Promise<FromEngine> {
 }
 
 async function main(): Promise<void> {
-  const port = parentPort();
+  const port = parentPort<ToEngine, FromEngine>('app/workers/engine.ts');
   let engine: Engine;
   try {
     engine = await openEngine({ dataDir: resolveDataDir(), runtime: 'desktop' });

@@ -1,0 +1,20 @@
+/**
+ * The model runtime's public face: model packs, the CLIP tokenizer, preprocessing, ONNX Runtime
+ * sessions with execution-provider fallback, and the inference worker that hosts them.
+ */
+export { ModelPackManifest, readModelPack, BUILTIN_CLIP_VOCABULARY, type ModelPack } from './manifest.js';
+export { ModelSession, loadOrt, type ModelSessionOptions, type ModelStatus } from './session.js';
+export {
+  planProviders,
+  autoOrder,
+  providerLibraryPresent,
+  type ProviderAttempt,
+  type ProviderName,
+  type ProviderPlan,
+  type ProviderPreference,
+} from './providers.js';
+export { decodeImage, decodeImageFile, preprocess, resizeBicubic, resizeForModel, centerCrop, normalizeInto, type RgbImage, type PreprocessSpec } from './preprocess.js';
+export { ClipTokenizer, cleanText, fixText, START_OF_TEXT, END_OF_TEXT } from './tokenizer/index.js';
+export { resourcesDir, clipVocabularyPath, RESOURCES_ENV } from './resources.js';
+export { ModelRuntime, forkInferenceWorker, type ModelRuntimeOptions, type ModelRuntimeStatus, type InferenceChild } from './runtime.js';
+export { ModelLibrary, type ModelLibraryOptions } from './library.js';

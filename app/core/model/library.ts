@@ -1,0 +1,191 @@
+/**
+ * The model packs this installation has, and the one that is active. Packs live in
+ * `<data>/models/<id>/` (imported by the user) and `resources/models/<id>/` (shipped); the id is the
+ * folder name, so nothing from a front end ever names a path. The active pack runs in a
+ * ModelRuntime (its own worker process), started and warmed up with the engine, so the first query
+ * does not wait for a model to load.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KestrelError, ModelId, type ModelPackSummary, type ModelsStatus } from '../../contract/index.js';
+import { listExecutionProviders } from '../platform/providers.js';
+import { readModelPack } from './manifest.js';
+import { planProviders, type ProviderPreference } from './providers.js';
+import { resourcesDir } from './resources.js';
+import { ModelRuntime, type ModelRuntimeOptions, type ModelRuntimeStatus } from './runtime.js';
+
+export interface ModelLibraryOptions {
+  dataDir: string;
+  preference: () => ProviderPreference;
+  /** Called whenever the status changes (loading, ready, crash, restart, failure). */
+  onStatus: (status: ModelsStatus) => void;
+  /** How the inference worker is started (tests may pass their own); defaults to a child process. */
+  spawn?: ModelRuntimeOptions['spawn'];
+}
+
+interface Located {
+  dir: string;
+  source: ModelPackSummary['source'];
+}
+
+export class ModelLibrary {
+  private active: string | null = null;
+  private runtime: ModelRuntime | undefined;
+  private runtimeStatus: ModelRuntimeStatus | null = null;
+  /** Increments on every activation, so a slow load that was superseded does not win. */
+  private generation = 0;
+
+  constructor(private readonly options: ModelLibraryOptions) {}
+
+  private roots(): Located[] {
+    return [
+      { dir: join(this.options.dataDir, 'models'), source: 'installed' },
+      { dir: join(resourcesDir(), 'models'), source: 'bundled' },
+    ];
+  }
+
+  private locate(id: string): Located | undefined {
+    for (const root of this.roots()) {
+      const dir = join(root.dir, id);
+      if (existsSync(join(dir, 'manifest.json'))) return { dir, source: root.source };
+    }
+    return undefined;
+  }
+
+  /** Every pack found, with what is wrong with the ones that cannot be used. An installed pack hides a bundled one of the same id. */
+  list(): ModelPackSummary[] {
+    const seen = new Set<string>();
+    const out: ModelPackSummary[] = [];
+    for (const root of this.roots()) {
+      if (!existsSync(root.dir)) continue;
+      for (const entry of readdirSync(root.dir, { withFileTypes: true })) {
+        if (!entry.isDirectory() || seen.has(entry.name) || !ModelId.safeParse(entry.name).success) continue;
+        seen.add(entry.name);
+        const dir = join(root.dir, entry.name);
+        try {
+          const { manifest } = readModelPack(dir);
+          out.push({
+            id: entry.name,
+            name: manifest.name,
+            licence: manifest.licence,
+            provenance: manifest.provenance.source,
+            architecture: manifest.architecture.name,
+            activation: manifest.architecture.activation,
+            embeddingSize: manifest.embeddingSize,
+            source: root.source,
+          });
+        } catch (err) {
+          const e = KestrelError.from(err);
+          out.push({
+            id: entry.name,
+            name: entry.name,
+            licence: 'unknown',
+            provenance: 'unknown',
+            architecture: 'unknown',
+            activation: 'unknown',
+            embeddingSize: 0,
+            source: root.source,
+            problem: { message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) },
+          });
+        }
+      }
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  status(): ModelsStatus {
+    const preference = this.options.preference();
+    const plan = planProviders(preference, listExecutionProviders());
+    const r = this.runtimeStatus;
+    return {
+      active: this.active,
+      preference,
+      plan: { candidates: plan.candidates, skipped: plan.skipped },
+      runtime: r
+        ? {
+            state: r.state,
+            provider: r.model?.provider ?? null,
+            providers: r.model?.providers ?? [],
+            loadMs: r.model?.loadMs ?? null,
+            warmUpMs: r.model?.warmUpMs ?? null,
+            restarts: r.restarts,
+            lastCrash: r.lastCrash,
+            error: r.error ? { message: r.error.message, ...(r.error.file ? { file: r.error.file } : {}), ...(r.error.hint ? { hint: r.error.hint } : {}) } : null,
+          }
+        : null,
+    };
+  }
+
+  /**
+   * Makes `id` the active pack and starts loading it; resolves once the load has started (watch
+   * models.statusChanged, or await `ready()`). null unloads. An unknown id is an error.
+   */
+  async activate(id: string | null): Promise<ModelsStatus> {
+    const located = id === null ? undefined : this.locate(id);
+    if (id !== null && !located) {
+      throw new KestrelError({ code: 'not_found', message: `There is no model pack "${id}".`, hint: 'models.list shows the installed packs.' });
+    }
+    const generation = ++this.generation;
+    const previous = this.runtime;
+    this.runtime = undefined;
+    this.active = id;
+    this.runtimeStatus = null;
+    await previous?.close();
+    if (located) this.load(located.dir, generation);
+    this.emit();
+    return this.status();
+  }
+
+  /** The active runtime once it is ready (for searches), or a clear error. */
+  async ready(): Promise<ModelRuntime> {
+    if (this.loading) await this.loading.catch(() => {});
+    if (!this.runtime) {
+      const problem = this.runtimeStatus?.error;
+      throw new KestrelError({
+        code: 'unavailable',
+        message: this.active ? `The model pack "${this.active}" could not be loaded${problem ? `: ${problem.message}` : ''}.` : 'No model pack is active.',
+        hint: this.active ? problem?.hint ?? 'Check the pack with models.list.' : 'Activate a model pack first.',
+      });
+    }
+    return this.runtime;
+  }
+
+  async close(): Promise<void> {
+    this.generation++;
+    const r = this.runtime;
+    this.runtime = undefined;
+    await r?.close();
+  }
+
+  private loading: Promise<void> | undefined;
+
+  private load(dir: string, generation: number): void {
+    this.runtimeStatus = { state: 'starting', model: null, workerPid: null, restarts: 0, lastCrash: null, error: null };
+    this.loading = ModelRuntime.start({ pack: dir, provider: this.options.preference(), ...(this.options.spawn ? { spawn: this.options.spawn } : {}) }).then(
+      (runtime) => {
+        if (generation !== this.generation) {
+          void runtime.close();
+          return;
+        }
+        this.runtime = runtime;
+        this.runtimeStatus = runtime.status();
+        runtime.onStatus((s) => {
+          if (generation !== this.generation) return;
+          this.runtimeStatus = s;
+          this.emit();
+        });
+        this.emit();
+      },
+      (err: unknown) => {
+        if (generation !== this.generation) return;
+        const e = KestrelError.from(err);
+        this.runtimeStatus = { state: 'failed', model: null, workerPid: null, restarts: 0, lastCrash: null, error: e.toJSON() };
+        this.emit();
+      },
+    );
+  }
+
+  private emit(): void {
+    this.options.onStatus(this.status());
+  }
+}
