@@ -1,0 +1,4 @@
+/** Vector storage and nearest-neighbour search for chip embeddings. Vectors never go into lowdb. */
+export { VectorStore, EXACT_THRESHOLD, type ChipRow, type StoreHit, type SearchOptions } from './store.js';
+export { StoreLock } from './lock.js';
+export { encodeHalf, decodeHalf, toHalf } from './f16.js';

@@ -1,0 +1,477 @@
+/**
+ * The vector store of one (archive, model): chip embeddings in an append-only float16 file with a
+ * checksummed header, a row table mapping each row to its chip (scene, level, pixel window), and an
+ * approximate HNSW index (usearch, f16) over a prefix of the rows, with exact re-ranking.
+ *
+ * Durability: rows are appended, then `commit()` fsyncs both files and atomically replaces
+ * commit.json, which records how many rows exist (plus the caller's progress cursor). Whatever was
+ * appended after the last commit is cut off when the store is opened again, so a crash at any
+ * moment leaves exactly the rows of the last commit: no duplicate, no half row.
+ */
+import { mkdir, open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
+import { Index, MetricKind, ScalarKind } from 'usearch';
+import { KestrelError } from '../../contract/index.js';
+import { HALF_TO_FLOAT, encodeHalf } from './f16.js';
+
+/** Where a row's chip is: the scene (an index into the caller's scene table), level and pixel window. */
+export interface ChipRow {
+  scene: number;
+  level: number;
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
+export interface StoreHit {
+  row: number;
+  /** Cosine similarity of the stored (unit) vector with the unit query, from the raw vectors. */
+  score: number;
+}
+
+export interface SearchOptions {
+  /** Keep only rows this accepts (area, level, folder filters). */
+  allow?: (row: number) => boolean;
+  /** Force brute force over every row. */
+  exact?: boolean;
+}
+
+const VEC_MAGIC = 'KSTRLVEC';
+const ROW_MAGIC = 'KSTRLROW';
+const VERSION = 1;
+const VEC_HEADER = 64;
+const ROW_HEADER = 32;
+const ROW_STRIDE = 24;
+/** Below this many rows brute force is as fast as the graph and exact by construction. */
+export const EXACT_THRESHOLD = 50_000;
+
+interface CommitRecord {
+  version: 1;
+  dim: number;
+  rows: number;
+  /** crc32 of the last committed vector row: a truncated or swapped file is caught on open. */
+  tailCrc: number;
+  /** Rows covered by hnsw.usearch (a prefix). */
+  indexedRows: number;
+  /** The caller's progress cursor, committed atomically with the rows. */
+  meta: unknown;
+}
+
+function header(magic: string, fields: number[], size: number): Buffer {
+  const buf = Buffer.alloc(size);
+  buf.write(magic, 0, 'ascii');
+  fields.forEach((v, i) => buf.writeUInt32LE(v >>> 0, 8 + 4 * i));
+  buf.writeUInt32LE(crc32(buf.subarray(0, size - 4)), size - 4);
+  return buf;
+}
+
+function readHeader(buf: Buffer, magic: string, size: number, file: string): number[] {
+  const corrupt = (why: string): KestrelError =>
+    new KestrelError({ code: 'corrupt_file', message: `The vector store file is damaged: ${why}.`, file, hint: 'Re-index this archive to rebuild it.' });
+  if (buf.length < size) throw corrupt('its header is incomplete');
+  if (buf.toString('ascii', 0, 8) !== magic) throw corrupt('it does not start with the Kestrel vector store signature');
+  if (crc32(buf.subarray(0, size - 4)) !== buf.readUInt32LE(size - 4)) throw corrupt('its header checksum does not match');
+  const fields: number[] = [];
+  for (let off = 8; off < size - 4; off += 4) fields.push(buf.readUInt32LE(off));
+  if (fields[0] !== VERSION) throw corrupt(`it has format version ${fields[0]}, this Kestrel reads ${VERSION}`);
+  return fields;
+}
+
+async function writeAtomic(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`;
+  const fh = await open(tmp, 'w');
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+}
+
+export class VectorStore {
+  private pendingVectors: Uint16Array[] = [];
+  private pendingRows: ChipRow[] = [];
+  private cache: Uint16Array | undefined;
+  private rowCache: Uint32Array | undefined;
+  private graph: Index | undefined;
+
+  private constructor(
+    readonly dir: string,
+    readonly dim: number,
+    private record: CommitRecord,
+    private readonly vecs: FileHandle,
+    private readonly rows: FileHandle,
+    private readonly exactThreshold: number,
+  ) {}
+
+  /** Opens the store in `dir`, creating it for `dim`-dimensional vectors if it does not exist. */
+  static async open(dir: string, dim: number, options: { exactThreshold?: number } = {}): Promise<VectorStore> {
+    const vecPath = join(dir, 'vectors.f16');
+    const rowPath = join(dir, 'rows.bin');
+    const commitPath = join(dir, 'commit.json');
+    let record: CommitRecord;
+    try {
+      record = JSON.parse(await readFile(commitPath, 'utf8')) as CommitRecord;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        throw new KestrelError({ code: 'corrupt_file', message: `The vector store's commit record is unreadable: ${(err as Error).message}.`, file: commitPath, hint: 'Re-index this archive to rebuild it.' });
+      }
+      // A new store: headers first, then the empty commit that makes it exist.
+      await mkdir(dir, { recursive: true });
+      for (const [path, magic, size, fields] of [
+        [vecPath, VEC_MAGIC, VEC_HEADER, [VERSION, dim, 2]],
+        [rowPath, ROW_MAGIC, ROW_HEADER, [VERSION, ROW_STRIDE]],
+      ] as const) {
+        const fh = await open(path, 'w');
+        await fh.writeFile(header(magic, [...fields], size));
+        await fh.sync();
+        await fh.close();
+      }
+      record = { version: 1, dim, rows: 0, tailCrc: 0, indexedRows: 0, meta: null };
+      await writeAtomic(commitPath, JSON.stringify(record));
+    }
+    if (record.dim !== dim) {
+      throw new KestrelError({
+        code: 'invalid_input',
+        message: `This vector store holds ${record.dim}-dimensional vectors, not ${dim}.`,
+        file: dir,
+        hint: 'Each model has its own store; re-index with the model the store was built for, or start a new one.',
+      });
+    }
+    const vecs = await open(vecPath, 'r+');
+    const rows = await open(rowPath, 'r+');
+    const store = new VectorStore(dir, dim, record, vecs, rows, options.exactThreshold ?? EXACT_THRESHOLD);
+    try {
+      await store.recover(vecPath, rowPath);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    return store;
+  }
+
+  private async recover(vecPath: string, rowPath: string): Promise<void> {
+    const vh = Buffer.alloc(VEC_HEADER);
+    await this.vecs.read(vh, 0, VEC_HEADER, 0);
+    const [, dim] = readHeader(vh, VEC_MAGIC, VEC_HEADER, vecPath);
+    if (dim !== this.dim) throw new KestrelError({ code: 'corrupt_file', message: `vectors.f16 declares ${dim} dimensions, the store ${this.dim}.`, file: vecPath, hint: 'Re-index this archive.' });
+    const rh = Buffer.alloc(ROW_HEADER);
+    await this.rows.read(rh, 0, ROW_HEADER, 0);
+    readHeader(rh, ROW_MAGIC, ROW_HEADER, rowPath);
+
+    const n = this.record.rows;
+    const vecBytes = VEC_HEADER + n * this.dim * 2;
+    const rowBytes = ROW_HEADER + n * ROW_STRIDE;
+    const [vs, rs] = [(await this.vecs.stat()).size, (await this.rows.stat()).size];
+    if (vs < vecBytes || rs < rowBytes) {
+      throw new KestrelError({
+        code: 'corrupt_file',
+        message: `The vector store is shorter than its last commit (${n} rows): committed data is missing.`,
+        file: vs < vecBytes ? vecPath : rowPath,
+        hint: 'Re-index this archive to rebuild it.',
+      });
+    }
+    // Rows appended after the last commit never happened.
+    if (vs > vecBytes) await truncate(vecPath, vecBytes);
+    if (rs > rowBytes) await truncate(rowPath, rowBytes);
+    if (n > 0) {
+      const last = Buffer.alloc(this.dim * 2);
+      await this.vecs.read(last, 0, last.length, vecBytes - last.length);
+      if (crc32(last) !== this.record.tailCrc) {
+        throw new KestrelError({ code: 'corrupt_file', message: 'The last committed vector does not match its checksum.', file: vecPath, hint: 'Re-index this archive to rebuild it.' });
+      }
+    }
+  }
+
+  /** Committed rows. */
+  get count(): number {
+    return this.record.rows;
+  }
+
+  /** The progress cursor saved with the last commit. */
+  get meta(): unknown {
+    return this.record.meta;
+  }
+
+  /** Rows covered by the approximate index. */
+  get indexedRows(): number {
+    return this.record.indexedRows;
+  }
+
+  /** Queues unit vectors (n × dim, row-major) and their chips; nothing is durable before commit(). */
+  append(vectors: Float32Array, chips: ChipRow[]): void {
+    if (vectors.length !== chips.length * this.dim) {
+      throw new KestrelError({ code: 'invalid_input', message: `append: ${chips.length} chips need ${chips.length * this.dim} values, got ${vectors.length}.` });
+    }
+    this.pendingVectors.push(encodeHalf(vectors));
+    this.pendingRows.push(...chips);
+  }
+
+  get pending(): number {
+    return this.pendingRows.length;
+  }
+
+  /**
+   * Makes every appended row durable together with `meta`. On failure (a full disk, say) the files
+   * are cut back to the previous commit and the error is rethrown: the store stays valid.
+   */
+  async commit(meta: unknown = this.record.meta): Promise<void> {
+    const n = this.record.rows;
+    const added = this.pendingRows.length;
+    const vecBytes = VEC_HEADER + n * this.dim * 2;
+    const rowBytes = ROW_HEADER + n * ROW_STRIDE;
+    const vecData = Buffer.concat(this.pendingVectors.map((v) => Buffer.from(v.buffer, v.byteOffset, v.byteLength)));
+    const rowData = Buffer.alloc(added * ROW_STRIDE);
+    this.pendingRows.forEach((r, i) => {
+      const o = i * ROW_STRIDE;
+      rowData.writeUInt32LE(r.scene, o);
+      rowData.writeUInt32LE(r.level, o + 4);
+      rowData.writeUInt32LE(r.x, o + 8);
+      rowData.writeUInt32LE(r.y, o + 12);
+      rowData.writeUInt32LE(r.width, o + 16);
+      rowData.writeUInt32LE(r.height, o + 20);
+    });
+    const tail = added > 0 ? vecData.subarray(vecData.length - this.dim * 2) : undefined;
+    const next: CommitRecord = { ...this.record, rows: n + added, tailCrc: tail ? crc32(tail) : this.record.tailCrc, meta };
+    try {
+      if (added > 0) {
+        await this.vecs.write(vecData, 0, vecData.length, vecBytes);
+        await this.rows.write(rowData, 0, rowData.length, rowBytes);
+        await this.vecs.sync();
+        await this.rows.sync();
+      }
+      await writeAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
+    } catch (err) {
+      await this.vecs.truncate(vecBytes).catch(() => {});
+      await this.rows.truncate(rowBytes).catch(() => {});
+      this.pendingVectors = [];
+      this.pendingRows = [];
+      const e = err as NodeJS.ErrnoException;
+      throw new KestrelError({
+        code: 'io_error',
+        message: e.code === 'ENOSPC' ? 'The disk is full: the last vectors could not be saved.' : `Saving vectors failed: ${e.message}`,
+        file: this.dir,
+        hint: 'Free some space and resume the job; everything committed before is intact.',
+      });
+    }
+    this.record = next;
+    this.pendingVectors = [];
+    this.pendingRows = [];
+    this.cache = undefined;
+    this.rowCache = undefined;
+  }
+
+  /** The chip of a committed row. */
+  async chip(row: number): Promise<ChipRow> {
+    const table = await this.rowTable();
+    const o = row * 6;
+    return { scene: table[o]!, level: table[o + 1]!, x: table[o + 2]!, y: table[o + 3]!, width: table[o + 4]!, height: table[o + 5]! };
+  }
+
+  /** The stored vector of a committed row, decoded to float32. */
+  async vector(row: number): Promise<Float32Array> {
+    const buf = new Uint16Array(this.dim);
+    await this.vecs.read(new Uint8Array(buf.buffer), 0, this.dim * 2, VEC_HEADER + row * this.dim * 2);
+    const out = new Float32Array(this.dim);
+    for (let i = 0; i < this.dim; i++) out[i] = HALF_TO_FLOAT[buf[i]!]!;
+    return out;
+  }
+
+  /**
+   * Top-k rows by cosine similarity to a unit query. Below EXACT_THRESHOLD rows (or with `exact`),
+   * brute force over the raw vectors; otherwise the HNSW graph proposes candidates (rows committed
+   * after the last index update are scanned exactly) and every candidate is re-scored on its raw
+   * vector, so the scores are exact even when the candidate set is approximate.
+   */
+  async search(query: Float32Array, k: number, options: SearchOptions = {}): Promise<StoreHit[]> {
+    if (query.length !== this.dim) throw new KestrelError({ code: 'invalid_input', message: `The query has ${query.length} dimensions; this store holds ${this.dim}.` });
+    const n = this.record.rows;
+    if (n === 0 || k <= 0) return [];
+    const allow = options.allow ?? (() => true);
+    if (options.exact || n < this.exactThreshold || this.record.indexedRows === 0) return this.bruteForce(query, k, allow, 0, n);
+
+    const graph = await this.openGraph();
+    const candidates = new Map<number, number>();
+    // Over-fetch so that filters and quantisation do not starve the top k.
+    for (let fetch = Math.max(4 * k, 64); ; fetch *= 4) {
+      const found = graph.search(query, Math.min(fetch, this.record.indexedRows), 0);
+      candidates.clear();
+      for (const key of found.keys) {
+        const row = Number(key);
+        if (row < this.record.indexedRows && allow(row)) candidates.set(row, 0);
+      }
+      if (candidates.size >= 2 * k || fetch >= this.record.indexedRows) break;
+      if (fetch >= 16 * Math.max(4 * k, 64)) {
+        // A very selective filter: the graph is the wrong tool, scan.
+        return this.bruteForce(query, k, allow, 0, n);
+      }
+    }
+    const rescored = await this.rescore(query, [...candidates.keys()]);
+    const tail = this.record.indexedRows < n ? await this.bruteForce(query, k, allow, this.record.indexedRows, n) : [];
+    return [...rescored, ...tail].sort((a, b) => b.score - a.score).slice(0, k);
+  }
+
+  /** Adds the rows not yet in the approximate index and saves it (a checkpoint). Blocking: run it in a worker. */
+  async updateIndex(): Promise<void> {
+    const from = this.record.indexedRows;
+    const to = this.record.rows;
+    if (to === from) return;
+    const path = join(this.dir, 'hnsw.usearch');
+    const graph = newGraph(this.dim);
+    if (from > 0) graph.load(path);
+    const batch = 4096;
+    for (let start = from; start < to; start += batch) {
+      const end = Math.min(to, start + batch);
+      const vectors = new Float32Array((end - start) * this.dim);
+      const raw = new Uint16Array((end - start) * this.dim);
+      await this.vecs.read(new Uint8Array(raw.buffer), 0, raw.byteLength, VEC_HEADER + start * this.dim * 2);
+      for (let i = 0; i < raw.length; i++) vectors[i] = HALF_TO_FLOAT[raw[i]!]!;
+      const keys = new BigUint64Array(end - start);
+      for (let i = 0; i < keys.length; i++) keys[i] = BigInt(start + i);
+      graph.add(keys, vectors, 0);
+    }
+    const tmp = `${path}.tmp-${process.pid}`;
+    graph.save(tmp);
+    await rename(tmp, path);
+    this.graph = undefined;
+    const next = { ...this.record, indexedRows: to };
+    await writeAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
+    this.record = next;
+  }
+
+  async close(): Promise<void> {
+    this.graph = undefined;
+    await Promise.allSettled([this.vecs.close(), this.rows.close()]);
+  }
+
+  /** Removes the store's files (a re-index from scratch). */
+  static async destroy(dir: string): Promise<void> {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  static async exists(dir: string): Promise<boolean> {
+    return stat(join(dir, 'commit.json')).then(
+      () => true,
+      () => false,
+    );
+  }
+
+  private async openGraph(): Promise<Index> {
+    if (!this.graph) {
+      const graph = newGraph(this.dim);
+      graph.view(join(this.dir, 'hnsw.usearch'));
+      this.graph = graph;
+    }
+    return this.graph;
+  }
+
+  private async allVectors(): Promise<Uint16Array> {
+    if (!this.cache) {
+      const bytes = this.record.rows * this.dim * 2;
+      const buf = new Uint16Array(this.record.rows * this.dim);
+      await this.vecs.read(new Uint8Array(buf.buffer), 0, bytes, VEC_HEADER);
+      this.cache = buf;
+    }
+    return this.cache;
+  }
+
+  private async rowTable(): Promise<Uint32Array> {
+    if (!this.rowCache) {
+      const buf = new Uint32Array(this.record.rows * 6);
+      await this.rows.read(new Uint8Array(buf.buffer), 0, buf.byteLength, ROW_HEADER);
+      this.rowCache = buf;
+    }
+    return this.rowCache;
+  }
+
+  private async bruteForce(query: Float32Array, k: number, allow: (row: number) => boolean, from: number, to: number): Promise<StoreHit[]> {
+    const all = await this.allVectors();
+    const dim = this.dim;
+    const top = new TopK(k);
+    for (let row = from; row < to; row++) {
+      if (!allow(row)) continue;
+      let dot = 0;
+      const base = row * dim;
+      for (let i = 0; i < dim; i++) dot += query[i]! * HALF_TO_FLOAT[all[base + i]!]!;
+      top.push(row, dot);
+    }
+    return top.sorted();
+  }
+
+  private async rescore(query: Float32Array, rows: number[]): Promise<StoreHit[]> {
+    const out: StoreHit[] = [];
+    for (const row of rows) {
+      const v = await this.vector(row);
+      let dot = 0;
+      for (let i = 0; i < this.dim; i++) dot += query[i]! * v[i]!;
+      out.push({ row, score: dot });
+    }
+    return out;
+  }
+}
+
+/** The HNSW graph: inner product on unit vectors (= cosine), f16 storage, usearch's default beam widths. */
+function newGraph(dimensions: number): Index {
+  return new Index({
+    dimensions,
+    metric: MetricKind.IP,
+    quantization: ScalarKind.F16,
+    connectivity: 16,
+    expansion_add: 128,
+    expansion_search: 64,
+    multi: false,
+  });
+}
+
+/** A bounded min-heap keeping the k best (row, score) pairs. */
+class TopK {
+  private readonly rows: number[] = [];
+  private readonly scores: number[] = [];
+  constructor(private readonly k: number) {}
+
+  push(row: number, score: number): void {
+    const { rows, scores, k } = this;
+    if (rows.length < k) {
+      rows.push(row);
+      scores.push(score);
+      this.up(rows.length - 1);
+    } else if (score > scores[0]!) {
+      rows[0] = row;
+      scores[0] = score;
+      this.down(0);
+    }
+  }
+
+  sorted(): StoreHit[] {
+    return this.rows.map((row, i) => ({ row, score: this.scores[i]! })).sort((a, b) => b.score - a.score);
+  }
+
+  private swap(i: number, j: number): void {
+    [this.rows[i], this.rows[j]] = [this.rows[j]!, this.rows[i]!];
+    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
+  }
+  private up(i: number): void {
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (this.scores[p]! <= this.scores[i]!) break;
+      this.swap(i, p);
+      i = p;
+    }
+  }
+  private down(i: number): void {
+    const n = this.rows.length;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < n && this.scores[l]! < this.scores[m]!) m = l;
+      if (r < n && this.scores[r]! < this.scores[m]!) m = r;
+      if (m === i) break;
+      this.swap(i, m);
+      i = m;
+    }
+  }
+}

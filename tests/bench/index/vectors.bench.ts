@@ -1,0 +1,142 @@
+/**
+ * Vector search benchmark: query latency (p50/p95) of the store's exact path (float16 brute force)
+ * and approximate path (usearch HNSW f16 + exact re-rank) against a plain TypeScript brute force
+ * over float32 in memory (the baseline, same run), with recall@10 of the approximate path, index
+ * build time, and memory and disk per million vectors.
+ *
+ *   npx tsx tests/bench/index/vectors.bench.ts [N …]        default: 100000 1000000
+ *
+ * Prints a table; writes tests/artifacts/bench/index-vectors.json.
+ */
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { VectorStore } from '../../../app/core/vectors/index.js';
+import { rng, unitVectors } from '../../helpers/vectors.js';
+
+const DIM = 512;
+const QUERIES = 100;
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+if (sizes.length === 0) sizes.push(100_000, 1_000_000);
+
+const pct = (xs: number[], p: number): number => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+const mib = (bytes: number): number => bytes / 2 ** 20;
+
+function bruteForceF32(all: Float32Array, n: number, q: Float32Array, k: number): number[] {
+  const scores = new Float32Array(n);
+  for (let r = 0; r < n; r++) {
+    let dot = 0;
+    const base = r * DIM;
+    for (let i = 0; i < DIM; i++) dot += all[base + i]! * q[i]!;
+    scores[r] = dot;
+  }
+  const idx = Array.from({ length: n }, (_, i) => i);
+  idx.sort((a, b) => scores[b]! - scores[a]!);
+  return idx.slice(0, k);
+}
+
+interface Row {
+  n: number;
+  baselineP50: number;
+  baselineP95: number;
+  exactP50: number;
+  exactP95: number;
+  approxP50: number;
+  approxP95: number;
+  recallAt10: number;
+  buildSeconds: number;
+  diskMiBPerMillion: number;
+  rssMiBPerMillion: number;
+}
+
+const results: Row[] = [];
+for (const n of sizes) {
+  const dir = mkdtempSync(join(tmpdir(), 'kestrel-bench-vectors-'));
+  try {
+    const rss0 = process.memoryUsage().rss;
+    const store = await VectorStore.open(dir, DIM, { exactThreshold: 0 });
+    // Keep a float32 copy only at sizes where the baseline is affordable in memory.
+    const keep = n <= 200_000;
+    const all = keep ? new Float32Array(n * DIM) : undefined;
+    const batch = 10_000;
+    for (let start = 0; start < n; start += batch) {
+      const count = Math.min(batch, n - start);
+      const v = unitVectors(count, DIM, start + 1);
+      all?.set(v, start * DIM);
+      store.append(v, Array.from({ length: count }, (_, i) => ({ scene: 0, level: 0, x: start + i, y: 0, width: 224, height: 224 })));
+      await store.commit();
+    }
+    const t0 = performance.now();
+    await store.updateIndex();
+    const buildSeconds = (performance.now() - t0) / 1000;
+    const search = await VectorStore.open(dir, DIM, { exactThreshold: 0 });
+    const next = rng(n);
+    const queries: Float32Array[] = [];
+    for (let q = 0; q < QUERIES; q++) {
+      // A query near a stored vector (a relevant chip exists), as for real text queries.
+      const target = Math.floor(next() * n);
+      const v = await search.vector(target);
+      const noise = unitVectors(1, DIM, 77 + q);
+      let norm = 0;
+      for (let i = 0; i < DIM; i++) {
+        v[i] = v[i]! + 0.5 * noise[i]!;
+        norm += v[i]! * v[i]!;
+      }
+      for (let i = 0; i < DIM; i++) v[i]! /= Math.sqrt(norm);
+      queries.push(v);
+    }
+    const exactT: number[] = [];
+    const approxT: number[] = [];
+    const baseT: number[] = [];
+    let found = 0;
+    const exactQueries = Math.min(QUERIES, n > 200_000 ? 10 : QUERIES);
+    for (let q = 0; q < QUERIES; q++) {
+      let t = performance.now();
+      const approx = await search.search(queries[q]!, 10);
+      approxT.push(performance.now() - t);
+      if (q < exactQueries) {
+        t = performance.now();
+        const exact = await search.search(queries[q]!, 10, { exact: true });
+        exactT.push(performance.now() - t);
+        found += approx.filter((a) => exact.some((e) => e.row === a.row)).length;
+        if (all) {
+          t = performance.now();
+          bruteForceF32(all, n, queries[q]!, 10);
+          baseT.push(performance.now() - t);
+        }
+      }
+    }
+    const disk = statSync(join(dir, 'vectors.f16')).size + statSync(join(dir, 'rows.bin')).size + statSync(join(dir, 'hnsw.usearch')).size;
+    const rss = process.memoryUsage().rss - rss0 - (all ? all.byteLength : 0);
+    results.push({
+      n,
+      baselineP50: baseT.length ? pct(baseT, 50) : NaN,
+      baselineP95: baseT.length ? pct(baseT, 95) : NaN,
+      exactP50: pct(exactT, 50),
+      exactP95: pct(exactT, 95),
+      approxP50: pct(approxT, 50),
+      approxP95: pct(approxT, 95),
+      recallAt10: found / (exactQueries * 10),
+      buildSeconds,
+      diskMiBPerMillion: (mib(disk) * 1e6) / n,
+      rssMiBPerMillion: (mib(Math.max(0, rss)) * 1e6) / n,
+    });
+    await store.close();
+    await search.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const f = (x: number, d = 1): string => (Number.isNaN(x) ? 'n/a' : x.toFixed(d));
+console.log(`vector search, ${DIM}-d unit vectors, k = 10, ${QUERIES} queries (exact and baseline on the first 10 above 200k)`);
+console.log('| vectors | TS brute force f32 p50/p95 ms | exact f16 p50/p95 ms | approx p50/p95 ms | approx speed-up vs baseline | recall@10 | index build s | disk MiB/1M | RSS MiB/1M |');
+console.log('| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+for (const r of results) {
+  console.log(
+    `| ${r.n.toLocaleString('en')} | ${f(r.baselineP50)} / ${f(r.baselineP95)} | ${f(r.exactP50)} / ${f(r.exactP95)} | ${f(r.approxP50, 2)} / ${f(r.approxP95, 2)} | ${f(r.baselineP50 / r.approxP50, 0)}× | ${f(r.recallAt10, 3)} | ${f(r.buildSeconds)} | ${f(r.diskMiBPerMillion, 0)} | ${f(r.rssMiBPerMillion, 0)} |`,
+  );
+}
+const out = join(new URL('../../..', import.meta.url).pathname, 'tests', 'artifacts', 'bench');
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'index-vectors.json'), JSON.stringify({ dim: DIM, queries: QUERIES, results }, null, 2));
