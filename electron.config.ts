@@ -19,6 +19,8 @@ export default defineConfig({
           index: resolve(root, 'app/main/index.ts'),
           cli: resolve(root, 'app/cli/index.ts'),
           'workers/engine': resolve(root, 'app/workers/engine.ts'),
+          'workers/inference': resolve(root, 'app/workers/inference.ts'),
+          'workers/tiles': resolve(root, 'app/workers/tiles.ts'),
         },
       },
     },
@@ -66,7 +68,8 @@ export const builder: Configuration = {
   productName: 'Kestrel',
   directories: { output: 'dist', buildResources: 'build' },
   // Native modules cannot be loaded from inside an asar archive.
-  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**'],
+  // sharp's libvips is a shared library beside its .node file: both must be real files too.
+  asarUnpack: ['**/*.node', 'node_modules/onnxruntime-node/bin/**', 'node_modules/sharp/**', 'node_modules/@img/**'],
   extraResources: [{ from: 'resources', to: 'resources', filter: ['**/*'] }],
   npmRebuild: false,
   // Electron fuses, flipped in the packaged binary: no ELECTRON_RUN_AS_NODE, NODE_OPTIONS or

@@ -3,8 +3,16 @@
  * preload (which cannot load node_modules) can expose exactly these and nothing else.
  * `schema.ts` checks at compile time that these lists and the schema map agree.
  */
-export const METHOD_NAMES = ['app.info', 'settings.get', 'settings.set', 'archives.list'] as const;
-export const EVENT_NAMES = ['settings.changed', 'engine.restarted'] as const;
+export const METHOD_NAMES = [
+  'app.info',
+  'settings.get',
+  'settings.set',
+  'archives.list',
+  'models.list',
+  'models.status',
+  'models.activate',
+] as const;
+export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged'] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

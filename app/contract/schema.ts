@@ -20,11 +20,13 @@ export const Settings = z
     executionProvider: z.union([z.literal('auto'), ExecutionProviderName]),
     /** Whether the first-run explanation was dismissed. */
     welcomeDismissed: z.boolean(),
+    /** The id of the active model pack (changed through models.activate, which also loads it). */
+    activeModel: z.string().nullable(),
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
 
-export const SettingsPatch = Settings.partial().strict();
+export const SettingsPatch = Settings.omit({ activeModel: true }).partial().strict();
 export type SettingsPatch = z.infer<typeof SettingsPatch>;
 
 export const ExecutionProviderInfo = z.object({
@@ -64,6 +66,53 @@ export const ArchiveSummary = z.object({
 });
 export type ArchiveSummary = z.infer<typeof ArchiveSummary>;
 
+/** A model pack's id: its folder name. Never a path. */
+export const ModelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a model pack id (letters, digits, . _ -)');
+
+export const ModelPackSummary = z.object({
+  id: ModelId,
+  name: z.string(),
+  licence: z.string(),
+  /** Where the weights came from, in the pack's words. */
+  provenance: z.string(),
+  architecture: z.string(),
+  activation: z.string(),
+  embeddingSize: z.number().int(),
+  /** installed: in the data folder (imported by the user); bundled: shipped with Kestrel. */
+  source: z.enum(['installed', 'bundled']),
+  /** Set when the pack cannot be used, with what is wrong and what to do. */
+  problem: z.object({ message: z.string(), file: z.string().optional(), hint: z.string().optional() }).optional(),
+});
+export type ModelPackSummary = z.infer<typeof ModelPackSummary>;
+
+export const ProviderAttempt = z.object({
+  provider: z.string(),
+  outcome: z.enum(['used', 'failed', 'skipped']),
+  reason: z.string().optional(),
+});
+
+export const ModelsStatus = z.object({
+  active: z.string().nullable(),
+  /** The execution provider preference from the settings. */
+  preference: z.string(),
+  /** Providers that will be tried, in order, and those skipped on this machine with the reason. */
+  plan: z.object({ candidates: z.array(z.string()), skipped: z.array(ProviderAttempt) }),
+  /** The inference worker, once a pack is active: state, provider in use and why, warm-up time. */
+  runtime: z
+    .object({
+      state: z.enum(['starting', 'ready', 'restarting', 'failed', 'closed']),
+      provider: z.string().nullable(),
+      providers: z.array(ProviderAttempt),
+      loadMs: z.number().nullable(),
+      warmUpMs: z.number().nullable(),
+      restarts: z.number().int(),
+      lastCrash: z.object({ at: z.string(), reason: z.string() }).nullable(),
+      error: z.object({ message: z.string(), file: z.string().optional(), hint: z.string().optional() }).nullable(),
+    })
+    .nullable(),
+});
+export type ModelsStatus = z.infer<typeof ModelsStatus>;
+
 const Empty = z.object({}).strict();
 
 export const methods = {
@@ -71,6 +120,10 @@ export const methods = {
   'settings.get': { input: Empty, output: Settings },
   'settings.set': { input: SettingsPatch, output: Settings },
   'archives.list': { input: Empty, output: z.array(ArchiveSummary) },
+  'models.list': { input: Empty, output: z.array(ModelPackSummary) },
+  'models.status': { input: Empty, output: ModelsStatus },
+  /** Makes a pack the active one and loads it (warm-up included); null unloads. */
+  'models.activate': { input: z.object({ id: ModelId.nullable() }).strict(), output: ModelsStatus },
 } as const;
 
 export const EngineRestarted = z.object({
@@ -87,6 +140,8 @@ export const events = {
   'settings.changed': Settings,
   /** The desktop app's engine process died and was restarted; in-flight calls failed. */
   'engine.restarted': EngineRestarted,
+  /** The active model or its runtime changed state (loading, ready, crashed, restarted, failed). */
+  'models.statusChanged': ModelsStatus,
 } as const;
 
 export type Methods = typeof methods;

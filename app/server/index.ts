@@ -21,7 +21,7 @@ export interface ServerOptions {
    * encoded tile, or undefined when the scene or tile does not exist. Rendering must happen off
    * the request thread (the raster engine's worker pool).
    */
-  tiles?: (sceneId: string, z: number, x: number, y: number) => Promise<{ body: Buffer; type: string } | undefined>;
+  tiles?: (sceneId: string, z: number, x: number, y: number) => Promise<{ body: Uint8Array; type: string } | undefined>;
 }
 
 export interface RunningServer {
@@ -62,7 +62,7 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-function send(res: ServerResponse, status: number, body: string | Buffer, type: string, extra: Record<string, string> = {}): void {
+function send(res: ServerResponse, status: number, body: string | Uint8Array, type: string, extra: Record<string, string> = {}): void {
   res.writeHead(status, {
     'content-type': type,
     'content-length': Buffer.byteLength(body),

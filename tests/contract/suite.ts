@@ -3,6 +3,8 @@
  * front end can observe must not depend on how it reaches the engine.
  */
 import { readFileSync } from 'node:fs';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KestrelClient, KestrelError } from '../../app/contract/index.js';
 
@@ -15,6 +17,13 @@ export interface Transport {
 }
 
 export type OpenTransport = (dataDir: string) => Promise<Transport>;
+
+const fixturePacks = new URL('../fixtures/model/packs/', import.meta.url).pathname;
+
+async function installPack(dataDir: string, fixture: string, id: string): Promise<void> {
+  await mkdir(join(dataDir, 'models'), { recursive: true });
+  await cp(join(fixturePacks, fixture), join(dataDir, 'models', id), { recursive: true });
+}
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -60,6 +69,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
         searchTopK: 50,
         executionProvider: 'auto',
         welcomeDismissed: false,
+        activeModel: null,
       });
     });
 
@@ -104,6 +114,61 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
 
     it('archives.list is empty in a new data folder', async () => {
       expect(await t.client.call('archives.list', {})).toEqual([]);
+    });
+
+    it('models.list shows installed packs with their licence and provenance, and what is wrong with a broken one', async () => {
+      expect(await t.client.call('models.list', {})).toEqual([]);
+      await installPack(dir.path, 'tiny-quickgelu', 'tiny-q');
+      await mkdir(join(dir.path, 'models', 'broken'), { recursive: true });
+      await writeFile(join(dir.path, 'models', 'broken', 'manifest.json'), '{"format": "kestrel-model-pack"}');
+      const packs = await t.client.call('models.list', {});
+      const tiny = packs.find((p) => p.id === 'tiny-q');
+      expect(tiny).toMatchObject({ source: 'installed', activation: 'quick_gelu' });
+      expect(tiny?.problem).toBeUndefined();
+      expect(tiny?.licence.length).toBeGreaterThan(0);
+      expect(tiny?.provenance.length).toBeGreaterThan(0);
+      const broken = packs.find((p) => p.id === 'broken');
+      expect(broken?.problem?.message).toBeTruthy();
+      expect(broken?.problem?.file).toContain(join('models', 'broken'));
+    });
+
+    it('models.status explains the execution-provider plan for this machine before any model is loaded', async () => {
+      const status = await t.client.call('models.status', {});
+      expect(status).toMatchObject({ active: null, preference: 'auto', runtime: null });
+      expect(status.plan.candidates.at(-1)).toBe('cpu');
+      for (const s of status.plan.skipped) expect(s.reason?.length).toBeGreaterThan(10);
+    });
+
+    it('models.activate loads and warms up a pack in the inference worker, says which provider and why, and reloads it at the next start', async () => {
+      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
+      const changes: string[] = [];
+      t.client.on('models.statusChanged', (s) => changes.push(s.runtime?.state ?? 'none'));
+      await t.eventsReady();
+      const started = await t.client.call('models.activate', { id: 'tiny-g' });
+      expect(started.active).toBe('tiny-g');
+      await expect.poll(async () => (await t.client.call('models.status', {})).runtime?.state, { timeout: 60_000 }).toBe('ready');
+      const ready = await t.client.call('models.status', {});
+      expect(ready.runtime?.provider).toBe('cpu');
+      expect(ready.runtime?.warmUpMs).toBeGreaterThanOrEqual(0);
+      // Every provider tried or skipped before the one used is listed with the reason.
+      const used = ready.runtime!.providers.find((p) => p.outcome === 'used');
+      expect(used?.provider).toBe('cpu');
+      for (const p of ready.runtime!.providers.filter((p) => p.outcome !== 'used')) expect(p.reason?.length, p.provider).toBeGreaterThan(5);
+      await expect.poll(() => changes.includes('ready')).toBe(true);
+      expect((await t.client.call('settings.get', {})).activeModel).toBe('tiny-g');
+
+      await t.close();
+      t = await open(dir.path);
+      await expect.poll(async () => (await t.client.call('models.status', {})).runtime?.state, { timeout: 60_000 }).toBe('ready');
+      expect((await t.client.call('models.status', {})).active).toBe('tiny-g');
+      await t.client.call('models.activate', { id: null });
+      expect((await t.client.call('models.status', {})).runtime).toBeNull();
+    });
+
+    it('models.activate refuses an unknown pack and anything that looks like a path', async () => {
+      await expect(t.client.call('models.activate', { id: 'nope' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('models.activate', { id: '../../etc' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('settings.set', { activeModel: 'x' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
     });
   });
 }

@@ -2,7 +2,7 @@
  * `npm start` on a machine without a desktop (this one, CI): the fallback serves the UI, and a real
  * Chromium shows the map shell from it, talking to the engine through the contract only.
  */
-import { mkdir } from 'node:fs/promises';
+import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +22,8 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
     requireBuild();
     await mkdir(artifacts, { recursive: true });
     dir = await tempDir();
+    // One installed model pack (a tiny random open_clip model from the fixtures).
+    await cp(new URL('../fixtures/model/packs/tiny-quickgelu', import.meta.url).pathname, join(dir.path, 'models', 'tiny-quickgelu'), { recursive: true });
     // Where Electron is installed (a developer's desktop), force the fallback this test is about.
     const env = desktopAvailability().available ? { KESTREL_NO_DESKTOP: '1' } : {};
     app = await startKestrel(['start', '--port', '0', '--data', dir.path], env);
@@ -81,6 +83,17 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
     expect(chips).toContain('webgpu');
     await page.getByRole('tab', { name: 'About' }).click();
     expect(await page.locator('dd.path').innerText()).toBe(dir.path);
+  });
+
+  it('lists the installed model pack, loads it on request and shows the provider in use and why', async () => {
+    await page.getByRole('tab', { name: 'Models' }).click();
+    const packs = page.getByRole('list', { name: 'Model packs' });
+    await packs.getByRole('button', { name: 'Use' }).click();
+    await expect.poll(() => page.locator('.state').getAttribute('data-state'), { timeout: 60_000 }).toBe('ready');
+    expect(await page.locator('.state').innerText()).toMatch(/Ready on cpu · warm-up \d+ ms/);
+    const tried = await page.getByRole('list', { name: 'Execution providers tried' }).innerText();
+    expect(tried).toMatch(/cpu used/);
+    await page.screenshot({ path: join(artifacts, 'shell-models.png') });
   });
 
   it('"/" focuses the search box, and a search says plainly what it still needs', async () => {

@@ -8,7 +8,7 @@ export const info: Command = {
   usage: 'kestrel info [--json] [--data DIR]',
   options: {},
   async run(ctx) {
-    const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'in-process' });
+    const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'in-process', loadModel: false });
     const client = createInProcessClient(engine);
     const about = await client.call('app.info', {});
     await engine.close();

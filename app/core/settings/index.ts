@@ -7,6 +7,7 @@ export const DEFAULT_SETTINGS: Settings = {
   searchTopK: 50,
   executionProvider: 'auto',
   welcomeDismissed: false,
+  activeModel: null,
 };
 
 const FILE = 'settings.json';
@@ -43,7 +44,7 @@ export class SettingsStore {
     return Settings.parse(this.db.data);
   }
 
-  async set(patch: SettingsPatch): Promise<Settings> {
+  async set(patch: SettingsPatch | Pick<Settings, 'activeModel'>): Promise<Settings> {
     const next = Settings.parse({ ...this.db.data, ...patch });
     this.db.data = next;
     await this.db.write();
