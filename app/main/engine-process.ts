@@ -14,8 +14,19 @@ export interface EngineChild {
   kill(): void;
 }
 
+/** An inference worker process started for the engine (Electron: a utility process). */
+export interface InferenceProcess {
+  readonly pid: number | undefined;
+  postMessage(message: unknown): void;
+  onMessage(listener: (message: unknown) => void): void;
+  onExit(listener: (code: number | null, signal: string | null) => void): void;
+  kill(): void;
+}
+
 export interface EngineProcessOptions {
   fork: () => EngineChild;
+  /** Starts an inference worker when the engine asks for one (it cannot start processes itself). */
+  forkInference?: () => InferenceProcess;
   /** Restarts allowed within `restartWindowMs` before giving up (a crash loop helps nobody). */
   maxRestarts?: number;
   restartWindowMs?: number;
@@ -39,6 +50,8 @@ export class EngineProcess implements DispatchTarget {
   private stopped = false;
   private failure: KestrelError | undefined;
   private readonly maxRestarts: number;
+  /** Inference workers started for the current engine, by the engine's worker number. */
+  private readonly inference = new Map<number, InferenceProcess>();
   private readonly windowMs: number;
 
   constructor(private readonly options: EngineProcessOptions) {
@@ -57,7 +70,8 @@ export class EngineProcess implements DispatchTarget {
     this.child = child;
     this.ready = new Promise<void>((resolve, reject) => {
       child.onMessage((message) => {
-        if (message.type === 'ready') resolve();
+        if (message.type === 'inference') this.relayInference(child, message);
+        else if (message.type === 'ready') resolve();
         else if (message.type === 'fatal') {
           // The engine cannot open at all (e.g. an unwritable data folder): restarting would fail the same way.
           this.failure = new KestrelError(message.error);
@@ -72,6 +86,7 @@ export class EngineProcess implements DispatchTarget {
         }
       });
       child.onExit((code) => {
+        this.killInference();
         if (this.child !== child) return;
         this.child = undefined;
         reject(this.failure ?? this.died(code, 'while starting'));
@@ -95,7 +110,41 @@ export class EngineProcess implements DispatchTarget {
     const child = this.child;
     this.child = undefined;
     this.failAll(new KestrelError({ code: 'unavailable', message: 'Kestrel is shutting down.' }));
+    this.killInference();
     child?.kill();
+  }
+
+  private relayInference(child: EngineChild, message: Extract<FromEngine, { type: 'inference' }>): void {
+    const { worker } = message;
+    if (message.op === 'send') return this.inference.get(worker)?.postMessage(message.message);
+    if (message.op === 'kill') return this.inference.get(worker)?.kill();
+    const exit = (code: number | null, signal: string | null): void => {
+      if (this.child !== child) return; // that engine is gone; its workers with it
+      try {
+        child.postMessage({ type: 'inference', worker, event: 'exit', code, signal });
+      } catch {
+        // the engine is exiting too; its own exit is handled in start()
+      }
+    };
+    if (!this.options.forkInference) return exit(null, null);
+    let proc: InferenceProcess;
+    try {
+      proc = this.options.forkInference();
+    } catch {
+      return exit(null, null);
+    }
+    this.inference.set(worker, proc);
+    proc.onMessage((m) => child.postMessage({ type: 'inference', worker, event: 'message', message: m }));
+    proc.onExit((code, signal) => {
+      this.inference.delete(worker);
+      exit(code, signal);
+    });
+    child.postMessage({ type: 'inference', worker, event: 'spawned', pid: proc.pid });
+  }
+
+  private killInference(): void {
+    for (const proc of this.inference.values()) proc.kill();
+    this.inference.clear();
   }
 
   private async asset(request: AssetRequest, what: string): Promise<Asset | undefined> {

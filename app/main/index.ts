@@ -30,6 +30,19 @@ if (prepareDesktop(api)) {
             kill: () => void child.kill(),
           };
         },
+        // ONNX Runtime in a process of its own, so a native crash there takes down only that process.
+        forkInference: () => {
+          const child = electron.utilityProcess.fork(here('./workers/inference.js'), [], { serviceName: 'Kestrel inference', stdio: 'inherit' });
+          return {
+            get pid() {
+              return child.pid;
+            },
+            postMessage: (m) => child.postMessage(m),
+            onMessage: (fn) => child.on('message', fn),
+            onExit: (fn) => child.on('exit', (code) => fn(code, null)),
+            kill: () => void child.kill(),
+          };
+        },
       }),
   }).catch((err: unknown) => {
     console.error('Kestrel failed to start:', err);

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import type { EngineChild } from '../../app/main/engine-process.js';
+import type { EngineChild, InferenceProcess } from '../../app/main/engine-process.js';
 import type { FromEngine } from '../../app/core/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -23,6 +23,27 @@ export function engineForker(dataDir: string, processes: ChildProcess[]): () => 
       postMessage: (m) => cp.send(m),
       onMessage: (fn) => cp.on('message', (m) => fn(m as FromEngine)),
       onExit: (fn) => cp.on('exit', (code) => fn(code)),
+      kill: () => cp.kill(),
+    };
+  };
+}
+
+/** The inference worker (app/workers/inference.ts) as a real child process, as main starts it for the engine. */
+export function inferenceForker(processes: ChildProcess[]): () => InferenceProcess {
+  return () => {
+    const cp = fork(join(root, 'app/workers/inference.ts'), [], {
+      execArgv: ['--import', 'tsx'],
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    processes.push(cp);
+    return {
+      get pid() {
+        return cp.pid;
+      },
+      postMessage: (m) => cp.send(m as object),
+      onMessage: (fn) => cp.on('message', fn),
+      onExit: (fn) => cp.on('exit', (code, signal) => fn(code, signal)),
       kill: () => cp.kill(),
     };
   };

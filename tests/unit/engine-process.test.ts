@@ -4,12 +4,12 @@
  * back, and that nothing saved is lost.
  */
 import type { ChildProcess } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { cp, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EngineRestarted } from '../../app/contract/index.js';
 import { EngineProcess } from '../../app/main/engine-process.js';
-import { engineForker } from '../helpers/engine-child.js';
+import { engineForker, inferenceForker } from '../helpers/engine-child.js';
 import { tempDir } from '../helpers/tmp.js';
 
 describe('engine process supervisor', () => {
@@ -70,6 +70,28 @@ describe('engine process supervisor', () => {
     expect(await notice).toMatchObject({ gaveUp: true, reason: expect.stringMatching(/stopped restarting/) });
     await expect(engine.handlers['settings.get']({})).rejects.toMatchObject({ code: 'unavailable' });
     expect(children).toHaveLength(2);
+  });
+
+  it('runs the model in an inference worker that main starts for the engine, and restarts it when it dies', async () => {
+    await mkdir(join(dir.path, 'models'), { recursive: true });
+    await cp(new URL('../fixtures/model/packs/tiny-gelu', import.meta.url).pathname, join(dir.path, 'models', 'tiny'), { recursive: true });
+    const inference: ChildProcess[] = [];
+    engine = new EngineProcess({ fork: engineForker(dir.path, children), forkInference: inferenceForker(inference) });
+    await engine.start();
+    await engine.handlers['models.activate']({ id: 'tiny' });
+    const state = async (): Promise<string | undefined> => (await engine!.handlers['models.status']({})).runtime?.state;
+    await expect.poll(state, { timeout: 60_000 }).toBe('ready');
+    // The engine did not start the worker itself: main did, through the relay.
+    expect(inference).toHaveLength(1);
+    const status = await engine.handlers['models.status']({});
+    expect(status.runtime?.provider).toBe('cpu');
+    inference[0]!.kill('SIGKILL');
+    await expect.poll(async () => (await engine!.handlers['models.status']({})).runtime?.restarts, { timeout: 60_000 }).toBe(1);
+    await expect.poll(state, { timeout: 60_000 }).toBe('ready');
+    expect(inference).toHaveLength(2);
+    // Closing the engine stops its inference workers too.
+    await engine.close();
+    await expect.poll(() => inference.every((p) => p.exitCode !== null || p.signalCode !== null), { timeout: 10_000 }).toBe(true);
   });
 
   it('reports an engine that cannot open its data folder, without a restart loop', async () => {
