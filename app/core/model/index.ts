@@ -19,3 +19,4 @@ export { resourcesDir, clipVocabularyPath, RESOURCES_ENV } from './resources.js'
 export { ModelRuntime, forkInferenceWorker, type ModelRuntimeOptions, type ModelRuntimeStatus, type InferenceChild } from './runtime.js';
 export { ModelLibrary, type ModelLibraryOptions } from './library.js';
 export type { FromInference, ToInference } from './protocol.js';
+export * from './starter/index.js';
