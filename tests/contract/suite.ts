@@ -117,7 +117,8 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
     });
 
     it('models.list shows installed packs with their licence and provenance, and what is wrong with a broken one', async () => {
-      expect(await t.client.call('models.list', {})).toEqual([]);
+      // A new data folder has only what Kestrel ships: the starter model.
+      expect((await t.client.call('models.list', {})).map((p) => [p.id, p.source])).toEqual([['starter', 'bundled']]);
       await installPack(dir.path, 'tiny-quickgelu', 'tiny-q');
       await mkdir(join(dir.path, 'models', 'broken'), { recursive: true });
       await writeFile(join(dir.path, 'models', 'broken', 'manifest.json'), '{"format": "kestrel-model-pack"}');
