@@ -88,7 +88,9 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
   it('lists the installed model pack, loads it on request and shows the provider in use and why', async () => {
     await page.getByRole('tab', { name: 'Models' }).click();
     const packs = page.getByRole('list', { name: 'Model packs' });
-    await packs.getByRole('button', { name: 'Use' }).click();
+    // The bundled starter model and the installed fixture pack.
+    await expect.poll(() => packs.getByRole('listitem').count()).toBe(2);
+    await packs.getByRole('listitem').filter({ hasText: 'Kestrel starter' }).getByRole('button', { name: 'Use' }).click();
     await expect.poll(() => page.locator('.state').getAttribute('data-state'), { timeout: 60_000 }).toBe('ready');
     expect(await page.locator('.state').innerText()).toMatch(/Ready on cpu · warm-up \d+ ms/);
     const tried = await page.getByRole('list', { name: 'Execution providers tried' }).innerText();
