@@ -76,6 +76,18 @@ describe('the map shell in Chromium, served by `kestrel start` without a desktop
     await page.screenshot({ path: join(artifacts, 'shell-map.png') });
   });
 
+  it('explains the starter model on first run, and remembers when the explanation is dismissed', async () => {
+    const welcome = page.getByRole('region', { name: 'Welcome to Kestrel' });
+    expect(await welcome.isVisible()).toBe(true);
+    expect(await welcome.innerText()).toMatch(/GeoRSCLIP ViT-B\/32, zero-shot\s+35\.7\s+26\.2/);
+    await page.screenshot({ path: join(artifacts, 'shell-welcome.png') });
+    await welcome.getByRole('button', { name: 'Got it' }).click();
+    await expect.poll(() => welcome.count()).toBe(0);
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    expect(await page.getByRole('region', { name: 'Welcome to Kestrel' }).count()).toBe(0);
+  });
+
   it('reads app info and the execution providers through the contract', async () => {
     await page.getByRole('tab', { name: 'Models' }).click();
     const chips = await page.getByRole('list', { name: 'Execution providers' }).innerText();
