@@ -22,6 +22,8 @@ export interface ServerOptions {
    * the request thread (the raster engine's worker pool).
    */
   tiles?: (sceneId: string, z: number, x: number, y: number) => Promise<{ body: Uint8Array; type: string } | undefined>;
+  /** Chip thumbnails for GET /thumbs/{chipId}, by opaque chip id. */
+  thumbs?: (chipId: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
 }
 
 export interface RunningServer {
@@ -142,6 +144,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed\n', 'text/plain');
     const tile = /^\/tiles\/([A-Za-z0-9_-]{1,128})\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(?:\.\w+)?$/.exec(url.pathname);
+    const thumb = /^\/thumbs\/([a-z0-9_-]{1,128})$/.exec(url.pathname);
+    if (thumb && options.thumbs) {
+      const out = await options.thumbs(thumb[1]!);
+      if (!out) return send(res, 404, 'No such chip\n', 'text/plain');
+      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
+    }
     if (tile && options.tiles) {
       const [, sceneId, z, x, y] = tile as unknown as [string, string, string, string, string];
       const out = await options.tiles(sceneId, Number(z), Number(x), Number(y));

@@ -139,4 +139,33 @@ describe('server security', () => {
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body).error.code).toBe('unknown_method');
   });
+
+  it('serves tiles and thumbnails by id only, with the token', async () => {
+    const calls: string[] = [];
+    const assets = await startServer({
+      target: engine,
+      port: 0,
+      tiles: async (id, z, x, y) => (calls.push(`tile ${id} ${z} ${x} ${y}`), id === 'scene-1' ? { body: new Uint8Array([1, 2]), type: 'image/webp' } : undefined),
+      thumbs: async (id) => (calls.push(`thumb ${id}`), id === 'chip-1' ? { body: new Uint8Array([3]), type: 'image/png' } : undefined),
+    });
+    const get = (path: string, auth = true): Promise<Reply> => raw(assets, path, { headers: auth ? { authorization: `Bearer ${assets.token}` } : {} });
+    try {
+      expect((await get('/tiles/scene-1/3/1/2', false)).status).toBe(401);
+      expect((await get('/thumbs/chip-1', false)).status).toBe(401);
+      expect(calls).toEqual([]);
+      const tile = await get('/tiles/scene-1/3/1/2');
+      expect(tile.status).toBe(200);
+      expect(tile.headers['content-type']).toBe('image/webp');
+      expect((await get('/tiles/nope/3/1/2')).status).toBe(404);
+      expect((await get('/thumbs/chip-1')).status).toBe(200);
+      expect((await get('/thumbs/nope')).status).toBe(404);
+      const before = calls.length;
+      for (const path of ['/tiles/..%2f..%2fetc/1/2/3', '/thumbs/..%2fsecret', '/thumbs/Chip-1/x', '/tiles/scene-1/3/1']) {
+        expect((await get(path)).status, path).not.toBe(200);
+      }
+      expect(calls.length).toBe(before);
+    } finally {
+      await assets.close();
+    }
+  });
 });
