@@ -2,6 +2,7 @@
 """Ground truth for the raster engine's tests, produced by Debian's GDAL (dev-only, never at runtime).
 
     python3 tools/raster_fixtures.py            # from the repository root; needs gdal-bin
+    python3 tools/raster_fixtures.py --user-defined   # only the user-defined projection GeoTIFFs
 
 Writes, under tests/unit/raster/fixtures/:
   gdal-describe.json   per raster in ../shared/data/geotiff: what gdalinfo -json reports (size, bands,
@@ -13,6 +14,12 @@ Writes, under tests/unit/raster/fixtures/:
   gdalwarp-tiles.json  256 px Web Mercator tiles of scenes in four CRSs as gdalwarp renders them
                        (raw band values and alpha, zlib + base64).
   gdal-chips.json      small pixel windows cut with gdal_translate -srcwin, as plain numbers.
+  user-defined/*.tif   tiny GeoTIFFs in user-defined projections (ProjectedCSTypeGeoKey = 32767: LCC 1SP
+                       and 2SP, TM, polar, oblique and (double) oblique stereographic, Albers, LAEA,
+                       Mercator, equirectangular on WGS84) made by
+                       gdal_translate -a_srs '+proj=…' -a_ullr from a 16 × 12 gradient (our own data,
+                       < 1 KB each), and user-defined-crs.json: their GeoKeys as written (read back from
+                       the TIFF), gdalinfo's corner coordinates and their WGS84 positions (gdaltransform).
 app/core/raster/epsg-grid-fallback.json: EPSG Helmert transformations (with areas of use) for the
 datums whose definitions need a shift grid Kestrel does not ship; and
 app/core/raster/epsg-deprecated.json: the EPSG dataset's deprecated → replacement CRS codes, read
@@ -289,7 +296,115 @@ def synthetic(spec):
         return {**spec, 'corners': [{'pixel': p, 'lonlat': ll} for p, ll in zip(pts, gdal_transform(path, pts))]}
 
 
+# User-defined projections (no shared raster has one). Parameters are chosen so that GDAL cannot
+# match an EPSG code (it would then write ProjectedCSTypeGeoKey = EPSG code instead of 32767);
+# tools/raster_fixtures.py checks that it did not.
+USER_DEFINED = [
+    {'name': 'lcc-2sp', 'proj4': '+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +x_0=1000000 +y_0=500000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [-200000, 800000, -40000, 680000], 'coordTrans': 8},
+    {'name': 'tmerc', 'proj4': '+proj=tmerc +lat_0=4 +lon_0=10.5 +k=0.9999 +x_0=200000 +y_0=-300000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [150000, 5000000, 310000, 4880000], 'coordTrans': 1},
+    {'name': 'polar-stere-south', 'proj4': '+proj=stere +lat_0=-90 +lat_ts=-67 +lon_0=140 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs',
+     'ullr': [-400000, 1600000, -80000, 1360000], 'coordTrans': 15},
+    {'name': 'polar-stere-north-k', 'proj4': '+proj=stere +lat_0=90 +lon_0=-33 +k=0.994 +x_0=2000000 +y_0=2000000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [1500000, 1200000, 1820000, 960000], 'coordTrans': 15},
+    {'name': 'oblique-stere', 'proj4': '+proj=sterea +lat_0=46.5 +lon_0=25.5 +k=0.99975 +x_0=500000 +y_0=500000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [300000, 700000, 460000, 580000], 'coordTrans': 16},
+    {'name': 'albers', 'proj4': '+proj=aea +lat_1=-18 +lat_2=-36 +lat_0=-5 +lon_0=132 +x_0=100000 +y_0=0 +datum=WGS84 +units=m +no_defs',
+     'ullr': [-600000, -2000000, -280000, -2240000], 'coordTrans': 11},
+    {'name': 'laea', 'proj4': '+proj=laea +lat_0=55 +lon_0=15 +x_0=300000 +y_0=200000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [100000, 400000, 420000, 160000], 'coordTrans': 10},
+    {'name': 'lcc-1sp', 'proj4': '+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=2.5 +k_0=0.99987 +x_0=600000 +y_0=2200000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [500000, 2300000, 660000, 2180000], 'coordTrans': 9},
+    {'name': 'stere-oblique', 'proj4': '+proj=stere +lat_0=40 +lon_0=-100 +k=0.9995 +x_0=10000 +y_0=20000 +datum=WGS84 +units=m +no_defs',
+     'ullr': [-150000, 180000, 10000, 60000], 'coordTrans': 14},
+    {'name': 'equirectangular', 'proj4': '+proj=eqc +lat_ts=30 +lat_0=0 +lon_0=-10 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs',
+     'ullr': [400000, 4500000, 560000, 4380000], 'coordTrans': 17},
+    {'name': 'mercator-ts', 'proj4': '+proj=merc +lat_ts=20 +lon_0=100 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs',
+     'ullr': [-800000, 2500000, -480000, 2260000], 'coordTrans': 7},
+]
+GEOKEY_NAMES = {
+    1024: 'GTModelTypeGeoKey', 1025: 'GTRasterTypeGeoKey', 2048: 'GeographicTypeGeoKey', 2050: 'GeogGeodeticDatumGeoKey',
+    2054: 'GeogAngularUnitsGeoKey', 2056: 'GeogEllipsoidGeoKey', 2057: 'GeogSemiMajorAxisGeoKey', 2059: 'GeogInvFlatteningGeoKey',
+    3072: 'ProjectedCSTypeGeoKey', 3074: 'ProjectionGeoKey', 3075: 'ProjCoordTransGeoKey', 3076: 'ProjLinearUnitsGeoKey',
+    3078: 'ProjStdParallel1GeoKey', 3079: 'ProjStdParallel2GeoKey', 3080: 'ProjNatOriginLongGeoKey', 3081: 'ProjNatOriginLatGeoKey',
+    3082: 'ProjFalseEastingGeoKey', 3083: 'ProjFalseNorthingGeoKey', 3084: 'ProjFalseOriginLongGeoKey', 3085: 'ProjFalseOriginLatGeoKey',
+    3086: 'ProjFalseOriginEastingGeoKey', 3087: 'ProjFalseOriginNorthingGeoKey', 3088: 'ProjCenterLongGeoKey', 3089: 'ProjCenterLatGeoKey',
+    3090: 'ProjCenterEastingGeoKey', 3091: 'ProjCenterNorthingGeoKey', 3092: 'ProjScaleAtNatOriginGeoKey', 3093: 'ProjScaleAtCenterGeoKey',
+    3094: 'ProjAzimuthAngleGeoKey', 3095: 'ProjStraightVertPoleLongGeoKey',
+}
+
+
+def geokeys(path):
+    """The numeric GeoKeys of a little-endian classic TIFF's first IFD, read straight from the file
+    (GeoKeyDirectoryTag 34735 + GeoDoubleParamsTag 34736): what listgeo would print, without geotiff-bin."""
+    import struct
+    with open(path, 'rb') as f:
+        b = f.read()
+    if b[:4] != b'II*\0':
+        raise ValueError(f'{path}: not a little-endian classic TIFF')
+    (ifd,) = struct.unpack_from('<I', b, 4)
+    (n,) = struct.unpack_from('<H', b, ifd)
+    sizes = {3: 2, 4: 4, 12: 8}
+    tags = {}
+    for i in range(n):
+        tag, typ, count, value = struct.unpack_from('<HHII', b, ifd + 2 + 12 * i)
+        if tag not in (34735, 34736) or typ not in sizes:
+            continue
+        off = ifd + 2 + 12 * i + 8 if sizes[typ] * count <= 4 else value
+        fmt = {3: 'H', 4: 'I', 12: 'd'}[typ]
+        tags[tag] = list(struct.unpack_from(f'<{count}{fmt}', b, off))
+    directory, doubles = tags[34735], tags.get(34736, [])
+    keys = {}
+    for k in range(directory[3]):
+        key, loc, count, idx = directory[4 + 4 * k: 8 + 4 * k]
+        if key not in GEOKEY_NAMES:
+            continue
+        keys[GEOKEY_NAMES[key]] = idx if loc == 0 else doubles[idx] if loc == 34736 and count == 1 else None
+    return keys
+
+
+def user_defined(spec, out_dir):
+    w, h = 16, 12
+    path = os.path.join(out_dir, f"{spec['name']}.tif")
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = os.path.join(tmp, 'g.raw')
+        with open(raw, 'wb') as f:
+            f.write(bytes((x * 13 + y * 7) % 256 for y in range(h) for x in range(w)))
+        with open(os.path.join(tmp, 'g.hdr'), 'w') as f:
+            f.write(f'ENVI\nsamples = {w}\nlines = {h}\nbands = 1\nheader offset = 0\nfile type = ENVI Standard\n'
+                    'data type = 1\ninterleave = bsq\nbyte order = 0\n')
+        run(['gdal_translate', '-q', '-of', 'GTiff', '-co', 'COMPRESS=DEFLATE', '-a_srs', spec['proj4'],
+             '-a_ullr', *map(str, spec['ullr']), raw, path])
+    keys = geokeys(path)
+    if keys.get('ProjectedCSTypeGeoKey') != 32767 or keys.get('ProjCoordTransGeoKey') != spec['coordTrans']:
+        sys.exit(f"{spec['name']}: GDAL wrote ProjectedCSTypeGeoKey={keys.get('ProjectedCSTypeGeoKey')}, "
+                 f"ProjCoordTransGeoKey={keys.get('ProjCoordTransGeoKey')}; expected a user-defined CRS (32767), CT {spec['coordTrans']}")
+    info = json.loads(run(['gdalinfo', '-json', path]))
+    names = ['upperLeft', 'upperRight', 'lowerRight', 'lowerLeft', 'center']
+    pts = [[0, 0], [w, 0], [w, h], [0, h], [w / 2, h / 2]]
+    lonlat = gdal_transform(path, pts)
+    corners = {n: {'pixel': p, 'crs': info['cornerCoordinates'][n], 'lonlat': ll} for n, p, ll in zip(names, pts, lonlat)}
+    return {'name': spec['name'], 'file': f"user-defined/{spec['name']}.tif", 'proj4': spec['proj4'], 'width': w, 'height': h,
+            'geoKeys': keys, 'gdalProj4': info.get('coordinateSystem', {}).get('proj4') or run(['gdalsrsinfo', '-o', 'proj4', path]).strip(),
+            'corners': corners}
+
+
+def write_user_defined(version):
+    out_dir = os.path.join(OUT, 'user-defined')
+    os.makedirs(out_dir, exist_ok=True)
+    entries = [user_defined(spec, out_dir) for spec in USER_DEFINED]
+    with open(os.path.join(OUT, 'user-defined-crs.json'), 'w') as f:
+        json.dump({'generator': f"tools/raster_fixtures.py (gdal_translate -a_srs '+proj=…' -a_ullr; gdalinfo; gdaltransform) with {version}",
+                   'rasters': entries}, f, indent=1)
+    return entries
+
+
 def main():
+    if '--user-defined' in sys.argv:
+        entries = write_user_defined(run(['gdalinfo', '--version']).strip())
+        print(f'{len(entries)} user-defined GeoTIFFs written')
+        return
     if not os.path.isdir(DATA):
         sys.exit(f'{DATA} is missing: the fixtures are made from ../shared/data/geotiff')
     os.makedirs(OUT, exist_ok=True)
@@ -312,6 +427,7 @@ def main():
     with open(os.path.join(ROOT, 'app', 'core', 'raster', 'epsg-grid-fallback.json'), 'w') as f:
         json.dump({'source': 'PROJ proj.db (Debian proj-data): EPSG Helmert transformations to WGS 84 with areas of use',
                    'byGeographicCrs': grid_fallbacks()}, f, indent=0)
+    write_user_defined(version)
     print(f'{len(described)} rasters described, {len(chips)} chips cut')
 
 

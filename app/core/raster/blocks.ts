@@ -25,6 +25,9 @@ function view(dtype: SampleType, buffer: ArrayBuffer): Samples {
  */
 export const blockCache = new LruCache<Samples>(256 * 1024 * 1024);
 
+/** Blocks fetched and decoded (cache misses) and their stored bytes, per origin: the scene files, or tile pyramids. */
+export const blockReads = { fileBlocks: 0, fileBytes: 0, pyramidBlocks: 0, pyramidBytes: 0 };
+
 let nextReaderId = 1;
 
 interface DecodedBlock {
@@ -51,7 +54,12 @@ export class BlockReader {
   private readonly ycbcr: boolean;
   private readonly swap: boolean;
 
-  constructor(private readonly image: GeoTIFFImage, readonly dtype: SampleType) {
+  constructor(
+    private readonly image: GeoTIFFImage,
+    readonly dtype: SampleType,
+    /** Where the image lives, for blockReads: the scene's file or a tile pyramid. */
+    readonly origin: 'file' | 'pyramid' = 'file',
+  ) {
     this.width = image.getWidth();
     this.height = image.getHeight();
     this.spp = image.getSamplesPerPixel();
@@ -91,6 +99,7 @@ export class BlockReader {
     const cached = blockCache.get(key);
     if (cached) return { data: cached, stride, width: this.blockWidth, height };
     const { data } = await this.image.getTileOrStrip(bx, by, plane, await this.getDecoderOnce());
+    await this.count(bx, by, plane);
     let samples: Samples;
     if (this.swap) {
       const bytes = new Uint8Array(data.slice(0));
@@ -113,6 +122,20 @@ export class BlockReader {
     }
     blockCache.set(key, samples, samples.byteLength);
     return { data: samples, stride, width: this.blockWidth, height };
+  }
+
+  private async count(bx: number, by: number, plane: number): Promise<void> {
+    const perRow = Math.ceil(this.width / this.blockWidth);
+    const perCol = Math.ceil(this.height / this.blockHeight);
+    const index = (this.planar ? plane * perRow * perCol : 0) + by * perRow + bx;
+    const bytes = Number(await this.image.fileDirectory.loadValueIndexed(this.image.isTiled ? 'TileByteCounts' : 'StripByteCounts', index));
+    if (this.origin === 'file') {
+      blockReads.fileBlocks++;
+      blockReads.fileBytes += bytes;
+    } else {
+      blockReads.pyramidBlocks++;
+      blockReads.pyramidBytes += bytes;
+    }
   }
 
   /**

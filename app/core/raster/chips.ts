@@ -181,10 +181,26 @@ export async function* extractChips(
   }
 }
 
-/** A model pack's preprocessing (app/core/model): RGB → the model's input tensor. */
-export type Preprocess<Spec> = (img: { width: number; height: number; data: Uint8Array }, spec: Spec) => Float32Array;
+/**
+ * A model pack's preprocessing (app/core/model's `preprocess`): RGB → the model's input tensor,
+ * float32 CHW [3, spec.size, spec.size]. The spec is the pack manifest's `image` section (or any
+ * object with at least `size`), so `chipModelInput(rgb, pack.manifest.image, preprocess)` works as is.
+ */
+export type Preprocess<Spec extends { size: number }> = (img: { width: number; height: number; data: Uint8Array }, spec: Spec) => Float32Array;
 
-/** Chip → model input, through the model pack's own resize/crop/normalise. */
-export function chipModelInput<Spec>(rgb: RgbChip, spec: Spec, preprocess: Preprocess<Spec>): Float32Array {
-  return preprocess({ width: rgb.width, height: rgb.height, data: rgb.data }, spec);
+/**
+ * Chip → model input, through the model pack's own resize/crop/normalise. The RGB chip may be of
+ * any size (chipToRgb at `spec.size` needs no further resampling; a larger chip is resized by the
+ * pack's rule). Checks that the result has the shape [3, spec.size, spec.size].
+ */
+export function chipModelInput<Spec extends { size: number }>(rgb: RgbChip, spec: Spec, preprocess: Preprocess<Spec>): Float32Array {
+  const tensor = preprocess({ width: rgb.width, height: rgb.height, data: rgb.data }, spec);
+  const want = 3 * spec.size * spec.size;
+  if (tensor.length !== want) {
+    throw new KestrelError({
+      code: 'internal',
+      message: `The model preprocessing returned ${tensor.length} values for a ${rgb.width} × ${rgb.height} chip; the model expects 3 × ${spec.size} × ${spec.size} = ${want}.`,
+    });
+  }
+  return tensor;
 }

@@ -120,18 +120,38 @@ function fromEpsg(code: number, file: string): CrsInfo {
   return info;
 }
 
-/** GeoTIFF coordinate transformation codes (ProjCoordTransGeoKey) → proj4 projection and parameters. */
-const TRANSFORMS: Record<number, { proj: string; params: [string, string][] }> = {
+/**
+ * GeoTIFF coordinate transformation codes (ProjCoordTransGeoKey) → proj4 projection and parameters.
+ * Each parameter lists the keys to try in order: GDAL writes e.g. Albers' origin as ProjNatOrigin*,
+ * other writers as ProjFalseOrigin*. Codes as in the GeoTIFF spec and libgeotiff: 8 is LCC 2SP,
+ * 9 LCC 1SP (tests/unit/raster/user-defined-crs.test.ts checks each against GDAL).
+ */
+const TRANSFORMS: Record<number, { proj: string; params: [string, ...string[]][] }> = {
   1: { proj: 'tmerc', params: [['lat_0', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
   7: { proj: 'merc', params: [['lat_ts', 'ProjStdParallel1GeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
-  8: { proj: 'lcc', params: [['lat_1', 'ProjNatOriginLatGeoKey'], ['lat_0', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
-  9: { proj: 'lcc', params: [['lat_1', 'ProjStdParallel1GeoKey'], ['lat_2', 'ProjStdParallel2GeoKey'], ['lat_0', 'ProjFalseOriginLatGeoKey'], ['lon_0', 'ProjFalseOriginLongGeoKey']] },
-  10: { proj: 'laea', params: [['lat_0', 'ProjCenterLatGeoKey'], ['lon_0', 'ProjCenterLongGeoKey']] },
-  11: { proj: 'aea', params: [['lat_1', 'ProjStdParallel1GeoKey'], ['lat_2', 'ProjStdParallel2GeoKey'], ['lat_0', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey']] },
-  14: { proj: 'stere', params: [['lat_0', 'ProjCenterLatGeoKey'], ['lon_0', 'ProjCenterLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
-  15: { proj: 'stere', params: [['lat_0', 'ProjNatOriginLatGeoKey'], ['lat_ts', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjStraightVertPoleLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
+  8: {
+    proj: 'lcc',
+    params: [
+      ['lat_1', 'ProjStdParallel1GeoKey'], ['lat_2', 'ProjStdParallel2GeoKey'],
+      ['lat_0', 'ProjFalseOriginLatGeoKey', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjFalseOriginLongGeoKey', 'ProjNatOriginLongGeoKey'],
+    ],
+  },
+  9: { proj: 'lcc', params: [['lat_1', 'ProjNatOriginLatGeoKey'], ['lat_0', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
+  10: { proj: 'laea', params: [['lat_0', 'ProjCenterLatGeoKey', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjCenterLongGeoKey', 'ProjNatOriginLongGeoKey']] },
+  11: {
+    proj: 'aea',
+    params: [
+      ['lat_1', 'ProjStdParallel1GeoKey'], ['lat_2', 'ProjStdParallel2GeoKey'],
+      ['lat_0', 'ProjNatOriginLatGeoKey', 'ProjFalseOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey', 'ProjFalseOriginLongGeoKey'],
+    ],
+  },
+  14: { proj: 'stere', params: [['lat_0', 'ProjCenterLatGeoKey', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjCenterLongGeoKey', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
+  15: { proj: 'stere', params: [['lat_ts', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjStraightVertPoleLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
   16: { proj: 'sterea', params: [['lat_0', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey'], ['k_0', 'ProjScaleAtNatOriginGeoKey']] },
-  17: { proj: 'eqc', params: [['lat_ts', 'ProjStdParallel1GeoKey'], ['lon_0', 'ProjNatOriginLongGeoKey']] },
+  17: {
+    proj: 'eqc',
+    params: [['lat_ts', 'ProjStdParallel1GeoKey'], ['lat_0', 'ProjCenterLatGeoKey', 'ProjNatOriginLatGeoKey'], ['lon_0', 'ProjCenterLongGeoKey', 'ProjNatOriginLongGeoKey']],
+  },
 };
 
 const LINEAR_UNITS: Record<number, string> = { 9001: '+units=m', 9002: '+units=ft', 9003: '+units=us-ft' };
@@ -141,7 +161,7 @@ function geographicDef(keys: GeoKeys, file: string): { def: string; datum: strin
   const geog = num(keys, 'GeographicTypeGeoKey');
   if (geog !== undefined && geog !== USER_DEFINED) {
     const base = fromEpsg(geog, file);
-    return { def: base.proj4.replace(/\+proj=longlat\s*/, ''), datum: base.datum.name, shift: base.datum.shift };
+    return { def: base.proj4.replace(/\+proj=longlat\s*/, '').replace(/\s*\+no_defs\b/, ''), datum: base.datum.name, shift: base.datum.shift };
   }
   const a = num(keys, 'GeogSemiMajorAxisGeoKey');
   const rf = num(keys, 'GeogInvFlatteningGeoKey');
@@ -175,11 +195,13 @@ export function crsFromGeoKeys(keys: GeoKeys | null, file: string): CrsInfo | nu
   const t = ct !== undefined ? TRANSFORMS[ct] : undefined;
   if (!t) throw rasterError('unknown_crs', file, `The file declares a user-defined projection (coordinate transformation ${ct ?? 'missing'}) that Kestrel cannot interpret.`);
   const parts = [`+proj=${t.proj}`];
-  for (const [p, key] of t.params) {
-    const v = num(keys, key);
+  for (const [p, ...names] of t.params) {
+    const v = names.map((n) => num(keys, n)).find((x) => x !== undefined);
     if (v !== undefined) parts.push(`+${p}=${v}`);
   }
-  if (ct === 15) parts.push(num(keys, 'ProjNatOriginLatGeoKey')! < 0 ? '+lat_0=-90' : '+lat_0=90');
+  // Polar stereographic: the pole is the origin; ProjNatOriginLatGeoKey is the latitude of true scale
+  // (variant B) or the pole itself with a scale factor (variant A).
+  if (ct === 15) parts.push((num(keys, 'ProjNatOriginLatGeoKey') ?? 90) < 0 ? '+lat_0=-90' : '+lat_0=90');
   parts.push(`+x_0=${num(keys, 'ProjFalseEastingGeoKey') ?? num(keys, 'ProjFalseOriginEastingGeoKey') ?? 0}`);
   parts.push(`+y_0=${num(keys, 'ProjFalseNorthingGeoKey') ?? num(keys, 'ProjFalseOriginNorthingGeoKey') ?? 0}`);
   const g = geographicDef(keys, file);

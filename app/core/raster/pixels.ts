@@ -1,4 +1,4 @@
-import { BlockReader, blockCache, type Samples } from './blocks.js';
+import { BlockReader, blockCache, blockReads, type Samples } from './blocks.js';
 import type { Scene, SceneLevel } from './scene.js';
 
 export interface PixelWindow {
@@ -22,10 +22,14 @@ interface LevelReaders {
 
 const readers = new WeakMap<SceneLevel, LevelReaders>();
 
+/** Levels that come from a tile pyramid (pyramid.ts): their reads are counted apart from the scene file's. */
+export const pyramidLevels = new WeakSet<SceneLevel>();
+
 function levelReaders(scene: Scene, level: SceneLevel): LevelReaders {
   let r = readers.get(level);
   if (!r) {
-    r = { data: new BlockReader(level.image, scene.description.dtype), mask: level.mask ? new BlockReader(level.mask, 'uint8') : null };
+    const origin = pyramidLevels.has(level) ? 'pyramid' : 'file';
+    r = { data: new BlockReader(level.image, scene.description.dtype, origin), mask: level.mask ? new BlockReader(level.mask, 'uint8', origin) : null };
     readers.set(level, r);
   }
   return r;
@@ -121,7 +125,17 @@ export async function samplePixels(scene: Scene, levelIndex: number, cols: Int32
   return { bands: data, valid };
 }
 
-/** The decoded-block cache of this thread: entries, bytes, hits and misses. */
-export function rasterCacheStats(): { entries: number; bytes: number; hits: number; misses: number } {
-  return { entries: blockCache.entries, bytes: blockCache.size, hits: blockCache.hits, misses: blockCache.misses };
+/** What this thread's readers have fetched and decoded (block-cache misses), by origin. */
+export interface RasterReadCounts {
+  /** Blocks (tiles or strips) read from scene files, and their stored (compressed) bytes. */
+  fileBlocks: number;
+  fileBytes: number;
+  /** Blocks read from tile pyramids (pyramid.ts), in memory or in the cache folder. */
+  pyramidBlocks: number;
+  pyramidBytes: number;
+}
+
+/** The decoded-block cache of this thread: entries, bytes, hits and misses; and the blocks read so far. */
+export function rasterCacheStats(): { entries: number; bytes: number; hits: number; misses: number; reads: RasterReadCounts } {
+  return { entries: blockCache.entries, bytes: blockCache.size, hits: blockCache.hits, misses: blockCache.misses, reads: { ...blockReads } };
 }

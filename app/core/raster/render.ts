@@ -42,25 +42,34 @@ export function tileLevel(scene: Scene, z: number): number {
   if (!perScene) levelChoice.set(scene, (perScene = new Map()));
   const cached = perScene.get(z);
   if (cached !== undefined) return cached;
-  const d = scene.description;
-  const t = scene.toLonLat;
   let level = 0;
-  if (t && scene.levels.length > 1) {
-    const cx = d.width / 2;
-    const cy = d.height / 2;
-    const [a, b] = [t(cx, cy), t(cx + 1, cy + 1)];
-    const [ax, ay] = lonLatToMercator(a[0], a[1]);
-    const [bx, by] = lonLatToMercator(b[0], b[1]);
-    let dx = Math.abs(bx - ax);
-    if (dx > WORLD / 2) dx = WORLD - dx;
-    const native = Math.max(dx, Math.abs(by - ay));
-    const target = tileResolution(z);
+  if (scene.toLonLat && scene.levels.length > 1) {
+    const ratio = tilePixelRatio(scene, z);
     scene.levels.forEach((l, i) => {
-      if (native * Math.max(l.scaleX, l.scaleY) <= target * 1.0001) level = i;
+      if (Math.max(l.scaleX, l.scaleY) <= ratio * 1.0001) level = i;
     });
   }
   perScene.set(z, level);
   return level;
+}
+
+/**
+ * Tile pixels at zoom z per full-resolution pixel of the scene, both measured in Web Mercator at
+ * the scene's centre: ≥ 2 means a 2× reduced level (overview or pyramid) would serve the zoom.
+ */
+export function tilePixelRatio(scene: Scene, z: number): number {
+  const d = scene.description;
+  const t = scene.toLonLat;
+  if (!t) return 1;
+  const cx = d.width / 2;
+  const cy = d.height / 2;
+  const [a, b] = [t(cx, cy), t(cx + 1, cy + 1)];
+  const [ax, ay] = lonLatToMercator(a[0], a[1]);
+  const [bx, by] = lonLatToMercator(b[0], b[1]);
+  let dx = Math.abs(bx - ax);
+  if (dx > WORLD / 2) dx = WORLD - dx;
+  const native = Math.max(dx, Math.abs(by - ay));
+  return tileResolution(z) / native;
 }
 
 interface SourceCoordinates {

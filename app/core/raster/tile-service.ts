@@ -17,6 +17,12 @@ export interface TileServiceOptions {
   tileCacheBytes?: number;
   /** WebP by default; PNG where the client or platform needs it. */
   format?: TileFormat;
+  /**
+   * Tile pyramids for scenes without overviews (pyramid.ts): kept in memory up to `memoryBytes`
+   * (default 64 MiB), larger ones written under `cacheDir` (one folder per scene fingerprint) when
+   * given. false: never build one (every strip is read at low zoom).
+   */
+  pyramid?: false | { cacheDir?: string; memoryBytes?: number };
 }
 
 interface RegisteredScene {
@@ -65,11 +71,13 @@ export class TileService {
   private readonly tiles: LruCache<Promise<Tile | undefined>>;
   private readonly pool: WorkerPool<TileRequest, TileResponse>;
   private readonly format: TileFormat;
+  private readonly pyramid: TileServiceOptions['pyramid'];
 
   constructor(options: TileServiceOptions = {}) {
     this.pool = new WorkerPool<TileRequest, TileResponse>('tiles', options.workers);
     this.tiles = new LruCache(options.tileCacheBytes ?? 64 * 1024 * 1024);
     this.format = options.format ?? 'webp';
+    this.pyramid = options.pyramid;
   }
 
   /**
@@ -141,7 +149,7 @@ export class TileService {
 
   private async render(s: RegisteredScene, z: number, x: number, y: number): Promise<Tile | undefined> {
     const stats = await this.statistics(s.id);
-    const res = await this.pool.request({ kind: 'render', file: s.file, z, x, y, mapping: s.mapping, stats, format: this.format });
+    const res = await this.pool.request({ kind: 'render', file: s.file, z, x, y, mapping: s.mapping, stats, format: this.format, ...(this.pyramid !== undefined ? { pyramid: this.pyramid } : {}) });
     if (!res.ok) throw new KestrelError(res.error);
     if (res.kind !== 'render') throw new KestrelError({ code: 'internal', message: 'The tile worker answered a tile request with statistics.' });
     if (!res.body) return undefined;

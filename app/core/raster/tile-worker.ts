@@ -3,7 +3,8 @@ import { KestrelError, type KestrelErrorData } from '../../contract/index.js';
 import type { BandMapping } from './bands.js';
 import { LruCache } from './lru.js';
 import { evictScene } from './pixels.js';
-import { TILE_SIZE, stretchTile, warpTile } from './render.js';
+import { buildPyramid, wantsPyramid, type PyramidOptions } from './pyramid.js';
+import { TILE_SIZE, stretchTile, tilePixelRatio, warpTile } from './render.js';
 import { openScene, type Scene } from './scene.js';
 import { sceneStatistics, type SceneStatistics } from './stats.js';
 
@@ -12,7 +13,19 @@ export type TileFormat = 'webp' | 'png';
 /** Messages to a tile worker. */
 export type TileRequest =
   | { id: number; kind: 'stats'; file: string }
-  | { id: number; kind: 'render'; file: string; z: number; x: number; y: number; mapping: BandMapping; stats: SceneStatistics; format: TileFormat };
+  | {
+    id: number;
+    kind: 'render';
+    file: string;
+    z: number;
+    x: number;
+    y: number;
+    mapping: BandMapping;
+    stats: SceneStatistics;
+    format: TileFormat;
+    /** Tile pyramid for scenes without overviews (default: built in memory); false: never. */
+    pyramid?: PyramidOptions | false;
+  };
 
 /** Its answers: an encoded tile (null when the tile holds no data), statistics, or a typed error. */
 export type TileResponse =
@@ -20,9 +33,14 @@ export type TileResponse =
   | { id: number; ok: true; kind: 'render'; body: Uint8Array | null; type: string }
   | { id: number; ok: false; error: KestrelErrorData };
 
+/** Per open scene: the same scene with its tile pyramid levels (pyramid.ts), once built. */
+const pyramids = new WeakMap<Scene, Promise<Scene>>();
+
 async function release(s: Promise<Scene>): Promise<void> {
   const opened = await s.catch(() => undefined);
   if (!opened) return;
+  const withPyramid = await pyramids.get(opened);
+  if (withPyramid && withPyramid !== opened) await withPyramid.close();
   evictScene(opened);
   await opened.close();
 }
@@ -45,6 +63,21 @@ function scene(file: string): Promise<Scene> {
   return s;
 }
 
+/**
+ * The scene a tile renders from: for a scene without overviews at a zoom that a 2× reduced level
+ * would serve, the scene with its tile pyramid, built on this first need (once per scene and worker;
+ * a failed build falls back to the full-resolution image).
+ */
+function sceneForZoom(s: Scene, z: number, options: PyramidOptions | false | undefined): Promise<Scene> | Scene {
+  if (options === false || !wantsPyramid(s) || tilePixelRatio(s, z) < 2) return s;
+  let p = pyramids.get(s);
+  if (!p) {
+    p = buildPyramid(s, options).catch(() => s);
+    pyramids.set(s, p);
+  }
+  return p;
+}
+
 export async function encodeTile(rgba: Uint8Array, format: TileFormat): Promise<{ body: Uint8Array; type: string }> {
   const img = sharp(rgba, { raw: { width: TILE_SIZE, height: TILE_SIZE, channels: 4 } });
   if (format === 'webp') {
@@ -62,7 +95,7 @@ export async function handleTileRequest(req: TileRequest): Promise<TileResponse>
   try {
     const s = await scene(req.file);
     if (req.kind === 'stats') return { id: req.id, ok: true, kind: 'stats', stats: await sceneStatistics(s) };
-    const warped = await warpTile(s, req.z, req.x, req.y, req.mapping.bands);
+    const warped = await warpTile(await sceneForZoom(s, req.z, req.pyramid), req.z, req.x, req.y, req.mapping.bands);
     if (!warped.valid.some((v) => v === 1)) return { id: req.id, ok: true, kind: 'render', body: null, type: '' };
     const { body, type } = await encodeTile(stretchTile(warped, req.mapping, req.stats), req.format);
     // A copy with its own ArrayBuffer, so the worker can transfer it without detaching a shared pool.

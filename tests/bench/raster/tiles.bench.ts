@@ -6,6 +6,10 @@
  *
  *   npx tsx tests/bench/raster/tiles.bench.ts [--runs 3]
  *
+ * Scenes without overviews are also rendered from their tile pyramid (pyramid.ts): `pyramidBuild`
+ * is the one-time build (every strip read once and averaged), `kestrelPyramid*` the tiles after it,
+ * and the tile service is measured with its default (pyramid on first need) and with `pyramid: false`.
+ *
  * Prints a table; writes tests/artifacts/bench/raster-tiles.json.
  */
 import { execFileSync } from 'node:child_process';
@@ -16,6 +20,8 @@ import { parseArgs } from 'node:util';
 import {
   TileService,
   bandMapping,
+  buildPyramid,
+  wantsPyramid,
   encodeTile,
   openScene,
   sceneStatistics,
@@ -84,6 +90,8 @@ for (const { label, file } of SCENES) {
   const cold: number[] = [];
   const warm: number[] = [];
   const gdal: number[] = [];
+  const pyramidTiles: number[] = [];
+  const pyramidBuild: number[] = [];
   for (let r = 0; r < runs; r++) {
     for (const t of tiles) {
       // Cold: a freshly opened scene, so every block is read and decoded.
@@ -105,13 +113,35 @@ for (const { label, file } of SCENES) {
       );
     }
   }
+  const pyramid = await openScene(path);
+  if (wantsPyramid(pyramid)) {
+    for (let r = 0; r < runs; r++) {
+      // A fresh build each run, so the pyramid's blocks are cold for the first tile that reads them.
+      let withPyramid: Scene = pyramid;
+      pyramidBuild.push(await time(async () => { withPyramid = await buildPyramid(pyramid); }));
+      for (const t of tiles) {
+        pyramidTiles.push(await time(async () => {
+          const warped = await warpTile(withPyramid, t.z, t.x, t.y, mapping.bands);
+          await encodeTile(stretchTile(warped, mapping, stats), 'webp');
+        }));
+      }
+      await withPyramid.close();
+    }
+  }
+  await pyramid.close();
   // Through the service: worker pool, message passing, WebP; each tile once (the tile LRU would answer repeats).
-  const service = new TileService();
-  const id = await service.register(path);
-  await service.statistics(id);
-  const pooled: number[] = [];
-  for (const t of tiles) pooled.push(await time(() => service.tile(id, t.z, t.x, t.y)));
-  await service.close();
+  // Tiles in order of zoom, nearest first: the first low-zoom tile of a scene without overviews builds its pyramid.
+  const pooledRun = async (options: ConstructorParameters<typeof TileService>[0]): Promise<number[]> => {
+    const service = new TileService(options);
+    const id = await service.register(path);
+    await service.statistics(id);
+    const out: number[] = [];
+    for (const t of tiles) out.push(await time(() => service.tile(id, t.z, t.x, t.y)));
+    await service.close();
+    return out;
+  };
+  const pooled = await pooledRun({});
+  const pooledNoPyramid = pyramidBuild.length > 0 ? await pooledRun({ pyramid: false }) : [];
   rows.push({
     scene: label,
     file,
@@ -123,6 +153,15 @@ for (const { label, file } of SCENES) {
     kestrelWarmP95: pct(warm, 95),
     tileServiceP50: pct(pooled, 50),
     tileServiceP95: pct(pooled, 95),
+    tileServiceNoPyramidP50: pct(pooledNoPyramid, 50),
+    tileServiceNoPyramidP95: pct(pooledNoPyramid, 95),
+    pyramidBuildP50: pct(pyramidBuild, 50),
+    kestrelPyramidP50: pct(pyramidTiles, 50),
+    kestrelPyramidP95: pct(pyramidTiles, 95),
+    byZoom: Object.fromEntries([...new Set(tiles.map((t) => t.z))].map((z) => {
+      const at = (xs: number[]): number[] => xs.filter((_, i) => tiles[i % tiles.length]!.z === z);
+      return [z, { coldP50: pct(at(cold), 50), pyramidP50: pct(at(pyramidTiles), 50), serviceP50: pct(at(pooled), 50), serviceNoPyramidP50: pct(at(pooledNoPyramid), 50) }];
+    })),
     gdalwarpP50: pct(gdal, 50),
     gdalwarpP95: pct(gdal, 95),
     ratioColdP50: pct(cold, 50) / pct(gdal, 50),
@@ -136,5 +175,9 @@ console.log(`tile latency, ms (${cpus()[0]?.model ?? 'cpu'} × ${cpus().length};
 const cols = ['scene', 'kestrelColdP50', 'kestrelColdP95', 'kestrelWarmP50', 'tileServiceP50', 'tileServiceP95', 'gdalwarpP50', 'gdalwarpP95', 'ratioColdP50', 'ratioColdP95'];
 console.log(cols.join(' | '));
 for (const r of rows) console.log(cols.map((c) => f(r[c])).join(' | '));
+const pcols = ['scene', 'pyramidBuildP50', 'kestrelPyramidP50', 'kestrelPyramidP95', 'tileServiceNoPyramidP50', 'tileServiceNoPyramidP95'];
+console.log(pcols.join(' | '));
+for (const r of rows) if (Number.isFinite(r.pyramidBuildP50)) console.log(pcols.map((c) => f(r[c])).join(' | '));
+for (const r of rows) console.log(String(r.scene), 'p50 by zoom:', JSON.stringify(r.byZoom, (_k, v: unknown) => (typeof v === 'number' ? Math.round(v * 10) / 10 : v)));
 mkdirSync(join(root, 'tests', 'artifacts', 'bench'), { recursive: true });
 writeFileSync(join(root, 'tests', 'artifacts', 'bench', 'raster-tiles.json'), JSON.stringify({ date: new Date().toISOString(), cpus: cpus().length, gdalwarpStartupP50: pct(startup, 50), rows }, null, 2));
