@@ -66,33 +66,43 @@ export function planChips(scene: Scene, options: ChipPlanOptions = {}): Chip[] {
   for (const scale of scales) {
     const side = size * scale;
     const stride = Math.max(1, Math.round(side * (1 - overlap)));
-    let level = 0;
-    scene.levels.forEach((l, i) => {
-      if (l.scaleX <= scale * (1 + 1e-9) && l.scaleY <= scale * (1 + 1e-9)) level = i;
-    });
-    const lv = scene.levels[level];
-    const sx = lv?.scaleX ?? 1;
-    const sy = lv?.scaleY ?? 1;
     for (const y of positions(d.height, side, stride)) {
       for (const x of positions(d.width, side, stride)) {
-        const window = { x, y, width: side, height: side };
-        const levelWindow = {
-          x: Math.floor(x / sx),
-          y: Math.floor(y / sy),
-          width: Math.max(1, Math.round(side / sx)),
-          height: Math.max(1, Math.round(side / sy)),
-        };
-        let polygon: Chip['polygon'] = null;
-        if (scene.toLonLat) {
-          const t = scene.toLonLat;
-          const ring = [t(x, y), t(x, y + side), t(x + side, y + side), t(x + side, y), t(x, y)];
-          polygon = { type: 'Polygon', coordinates: [ring] };
-        }
-        chips.push({ index: chips.length, scale, level, window, levelWindow, polygon });
+        chips.push({ ...chipAt(scene, { x, y, width: side, height: side }, size), index: chips.length });
       }
     }
   }
   return chips;
+}
+
+/**
+ * The chip over a full-resolution window, shown at `size` pixels: it reads the coarsest level that
+ * still has the resolution the size needs (the same rule as the plan), so a thumbnail of a large
+ * window reads an overview, not the full image.
+ */
+export function chipAt(scene: Scene, window: PixelRect, size: number): Chip {
+  const scale = Math.max(window.width, window.height) / size;
+  let level = 0;
+  scene.levels.forEach((l, i) => {
+    if (l.scaleX <= scale * (1 + 1e-9) && l.scaleY <= scale * (1 + 1e-9)) level = i;
+  });
+  const lv = scene.levels[level];
+  const sx = lv?.scaleX ?? 1;
+  const sy = lv?.scaleY ?? 1;
+  const { x, y, width, height } = window;
+  const levelWindow = {
+    x: Math.floor(x / sx),
+    y: Math.floor(y / sy),
+    width: Math.max(1, Math.round(width / sx)),
+    height: Math.max(1, Math.round(height / sy)),
+  };
+  let polygon: Chip['polygon'] = null;
+  if (scene.toLonLat) {
+    const t = scene.toLonLat;
+    const ring = [t(x, y), t(x, y + height), t(x + width, y + height), t(x + width, y), t(x, y)];
+    polygon = { type: 'Polygon', coordinates: [ring] };
+  }
+  return { index: 0, scale, level, window, levelWindow, polygon };
 }
 
 /** The chip's pixels as stored in the file (no resampling): the window of its level, all bands. */

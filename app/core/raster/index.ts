@@ -13,7 +13,7 @@ export { readWindow, type PixelWindow } from './pixels.js';
 export type { Samples } from './blocks.js';
 export { sceneStatistics, statisticsLevel, type SceneStatistics, type BandStatistics, type StatisticsOptions } from './stats.js';
 export { bandMapping, type BandMapping } from './bands.js';
-export { planChips, readChipPixels, chipToRgb, extractChips, chipModelInput, type Chip, type ChipPlanOptions, type PixelRect, type RgbChip, type ExtractOptions, type Preprocess } from './chips.js';
+export { planChips, chipAt, readChipPixels, chipToRgb, extractChips, chipModelInput, type Chip, type ChipPlanOptions, type PixelRect, type RgbChip, type ExtractOptions, type Preprocess } from './chips.js';
 export { tileBounds, tileResolution, tileLevel, tilePixelRatio, tileSourceCoordinates, warpTile, stretchTile, tileIntersectsScene, TILE_SIZE, type WarpedTile } from './render.js';
 export { TileService, type TileServiceOptions, type Tile } from './tile-service.js';
 export { handleTileRequest, encodeTile, type TileRequest, type TileResponse, type TileFormat } from './tile-worker.js';

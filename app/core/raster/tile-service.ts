@@ -151,9 +151,31 @@ export class TileService {
     const stats = await this.statistics(s.id);
     const res = await this.pool.request({ kind: 'render', file: s.file, z, x, y, mapping: s.mapping, stats, format: this.format, ...(this.pyramid !== undefined ? { pyramid: this.pyramid } : {}) });
     if (!res.ok) throw new KestrelError(res.error);
-    if (res.kind !== 'render') throw new KestrelError({ code: 'internal', message: 'The tile worker answered a tile request with statistics.' });
+    if (res.kind !== 'render') throw new KestrelError({ code: 'internal', message: 'The tile worker answered a tile request with something else.' });
     if (!res.body) return undefined;
     return { body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength), type: res.type };
+  }
+
+  /**
+   * A chip's thumbnail: the full-resolution `window` of a registered scene, through its band mapping
+   * and stretch, at `size` pixels, rendered in the worker pool. Undefined for an unknown scene.
+   */
+  async thumbnail(id: string, window: { x: number; y: number; width: number; height: number }, size = 128): Promise<Tile | undefined> {
+    const s = this.scenes.get(id);
+    if (!s) return undefined;
+    const key = `thumb/${id}/${window.x}/${window.y}/${window.width}/${window.height}/${size}`;
+    const cached = this.tiles.get(key);
+    if (cached) return cached;
+    const rendered = (async (): Promise<Tile | undefined> => {
+      const stats = await this.statistics(id);
+      const res = await this.pool.request({ kind: 'thumb', file: s.file, window, size, mapping: s.mapping, stats, format: this.format });
+      if (!res.ok) throw new KestrelError(res.error);
+      if (res.kind !== 'thumb' || !res.body) throw new KestrelError({ code: 'internal', message: 'The tile worker answered a thumbnail request with something else.' });
+      return { body: Buffer.from(res.body.buffer, res.body.byteOffset, res.body.byteLength), type: res.type };
+    })();
+    this.tiles.set(key, rendered, 8 * 1024);
+    rendered.catch(() => this.tiles.dropPrefix(key));
+    return rendered;
   }
 
   async close(): Promise<void> {

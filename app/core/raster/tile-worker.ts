@@ -7,6 +7,7 @@ import { buildPyramid, wantsPyramid, type PyramidOptions } from './pyramid.js';
 import { TILE_SIZE, stretchTile, tilePixelRatio, warpTile } from './render.js';
 import { openScene, type Scene } from './scene.js';
 import { sceneStatistics, type SceneStatistics } from './stats.js';
+import { chipAt, chipToRgb, type PixelRect } from './chips.js';
 
 export type TileFormat = 'webp' | 'png';
 
@@ -25,12 +26,13 @@ export type TileRequest =
     format: TileFormat;
     /** Tile pyramid for scenes without overviews (default: built in memory); false: never. */
     pyramid?: PyramidOptions | false;
-  };
+  }
+  | { id: number; kind: 'thumb'; file: string; window: PixelRect; size: number; mapping: BandMapping; stats: SceneStatistics; format: TileFormat };
 
 /** Its answers: an encoded tile (null when the tile holds no data), statistics, or a typed error. */
 export type TileResponse =
   | { id: number; ok: true; kind: 'stats'; stats: SceneStatistics }
-  | { id: number; ok: true; kind: 'render'; body: Uint8Array | null; type: string }
+  | { id: number; ok: true; kind: 'render' | 'thumb'; body: Uint8Array | null; type: string }
   | { id: number; ok: false; error: KestrelErrorData };
 
 /** Per open scene: the same scene with its tile pyramid levels (pyramid.ts), once built. */
@@ -78,8 +80,8 @@ function sceneForZoom(s: Scene, z: number, options: PyramidOptions | false | und
   return p;
 }
 
-export async function encodeTile(rgba: Uint8Array, format: TileFormat): Promise<{ body: Uint8Array; type: string }> {
-  const img = sharp(rgba, { raw: { width: TILE_SIZE, height: TILE_SIZE, channels: 4 } });
+export async function encodeTile(rgba: Uint8Array, format: TileFormat, side = TILE_SIZE): Promise<{ body: Uint8Array; type: string }> {
+  const img = sharp(rgba, { raw: { width: side, height: side, channels: 4 } });
   if (format === 'webp') {
     try {
       return { body: await img.webp({ quality: 90, alphaQuality: 100, effort: 2 }).toBuffer(), type: 'image/webp' };
@@ -95,6 +97,19 @@ export async function handleTileRequest(req: TileRequest): Promise<TileResponse>
   try {
     const s = await scene(req.file);
     if (req.kind === 'stats') return { id: req.id, ok: true, kind: 'stats', stats: await sceneStatistics(s) };
+    if (req.kind === 'thumb') {
+      // A chip as the model saw it: its window, band mapping and stretch, at thumbnail size.
+      const rgb = await chipToRgb(s, chipAt(s, req.window, req.size), req.mapping, req.stats, req.size);
+      const rgba = new Uint8Array(req.size * req.size * 4);
+      for (let i = 0; i < req.size * req.size; i++) {
+        rgba[4 * i] = rgb.data[3 * i]!;
+        rgba[4 * i + 1] = rgb.data[3 * i + 1]!;
+        rgba[4 * i + 2] = rgb.data[3 * i + 2]!;
+        rgba[4 * i + 3] = 255;
+      }
+      const { body, type } = await encodeTile(rgba, req.format, req.size);
+      return { id: req.id, ok: true, kind: 'thumb', body: new Uint8Array(body), type };
+    }
     const warped = await warpTile(await sceneForZoom(s, req.z, req.pyramid), req.z, req.x, req.y, req.mapping.bands);
     if (!warped.valid.some((v) => v === 1)) return { id: req.id, ok: true, kind: 'render', body: null, type: '' };
     const { body, type } = await encodeTile(stretchTile(warped, req.mapping, req.stats), req.format);
