@@ -21,6 +21,7 @@ export default defineConfig({
           'workers/engine': resolve(root, 'app/workers/engine.ts'),
           'workers/inference': resolve(root, 'app/workers/inference.ts'),
           'workers/tiles': resolve(root, 'app/workers/tiles.ts'),
+          'workers/tune': resolve(root, 'app/workers/tune.ts'),
         },
       },
     },

@@ -1,5 +1,6 @@
 import type { Command } from './command.js';
 import { embedImage, embedText } from './commands/embed.js';
+import { evalCommand } from './commands/eval.js';
 import { info } from './commands/info.js';
 import { inspect } from './commands/inspect.js';
 import { serve } from './commands/serve.js';
@@ -7,4 +8,4 @@ import { start } from './commands/start.js';
 import { tokenize } from './commands/tokenize.js';
 
 /** Every `kestrel` subcommand, in the order `kestrel --help` lists them. */
-export const COMMANDS: Command[] = [start, serve, info, inspect, tokenize, embedText, embedImage];
+export const COMMANDS: Command[] = [start, serve, info, inspect, tokenize, embedText, embedImage, evalCommand];
