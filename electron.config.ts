@@ -22,6 +22,7 @@ export default defineConfig({
           'workers/inference': resolve(root, 'app/workers/inference.ts'),
           'workers/tiles': resolve(root, 'app/workers/tiles.ts'),
           'workers/tune': resolve(root, 'app/workers/tune.ts'),
+          'workers/chips': resolve(root, 'app/workers/chips.ts'),
         },
       },
     },

@@ -11,8 +11,21 @@ export const METHOD_NAMES = [
   'models.list',
   'models.status',
   'models.activate',
+  'archives.add',
+  'archives.scan',
+  'archives.remove',
+  'archives.scenes',
+  'index.start',
+  'index.pause',
+  'index.resume',
+  'index.cancel',
+  'index.status',
+  'search.query',
+  'search.similar',
+  'search.suggestCaptions',
+  'captions.importBank',
 ] as const;
-export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged'] as const;
+export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'index.progressed', 'archives.scanned'] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

@@ -57,14 +57,150 @@ export const AppInfo = z.object({
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
+export const ScanSummary = z.object({
+  at: z.string(),
+  added: z.number().int().nonnegative(),
+  changed: z.number().int().nonnegative(),
+  removed: z.number().int().nonnegative(),
+  unchanged: z.number().int().nonnegative(),
+  errors: z.number().int().nonnegative(),
+});
+
 export const ArchiveSummary = z.object({
   id: z.string(),
   name: z.string(),
+  /** The first root (kept for front ends written when an archive had one folder). */
   root: z.string(),
+  roots: z.array(z.string()),
+  /** Glob patterns (`*`, `**`, `?`) of files and folders left out, relative to each root. */
+  excludes: z.array(z.string()),
+  /** Readable scenes. */
   sceneCount: z.number().int().nonnegative(),
   addedAt: z.string(),
+  lastScan: ScanSummary.nullable(),
 });
 export type ArchiveSummary = z.infer<typeof ArchiveSummary>;
+
+/** An opaque id (archive, scene, chip): lowercase letters, digits, _ and -; never a path. */
+export const OpaqueId = z.string().regex(/^[a-z0-9_-]{1,128}$/, 'must be an id (lowercase letters, digits, _ and -)');
+
+/** A file the user should know about: what failed on it and what to do. */
+export const FileProblem = z.object({ file: z.string(), message: z.string(), hint: z.string().optional() });
+
+export const ScanReport = ScanSummary.extend({
+  archiveId: OpaqueId,
+  /** One entry per file that could not be read; the scan went on past each. */
+  problems: z.array(FileProblem),
+});
+export type ScanReport = z.infer<typeof ScanReport>;
+
+/** A folder path typed by the user: absolute, no NUL, not absurdly long. */
+const FolderPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path');
+
+const Glob = z.string().min(1).max(256);
+
+/** GeoJSON polygon in WGS84 (lon, lat). */
+export const GeoPolygon = z.object({
+  type: z.literal('Polygon'),
+  coordinates: z.array(z.array(z.tuple([z.number(), z.number()])).min(4)).min(1),
+});
+export const GeoMultiPolygon = z.object({
+  type: z.literal('MultiPolygon'),
+  coordinates: z.array(z.array(z.array(z.tuple([z.number(), z.number()])).min(4)).min(1)),
+});
+
+export const SceneInfo = z.object({
+  id: OpaqueId,
+  archiveId: OpaqueId,
+  path: z.string(),
+  status: z.enum(['ok', 'error']),
+  error: z.object({ message: z.string(), hint: z.string().optional() }).nullable(),
+  width: z.number().int().nullable(),
+  height: z.number().int().nullable(),
+  bands: z.number().int().nullable(),
+  epsg: z.number().int().nullable(),
+  footprint: z.union([GeoPolygon, GeoMultiPolygon]).nullable(),
+});
+export type SceneInfo = z.infer<typeof SceneInfo>;
+
+export const IndexState = z.enum(['idle', 'running', 'pausing', 'paused', 'cancelled', 'done', 'failed']);
+
+/** An indexing job's progress; the same shape in index.status and the index.progressed event. */
+export const IndexStatus = z.object({
+  archiveId: OpaqueId,
+  model: z.string(),
+  state: IndexState,
+  scenes: z.object({ total: z.number().int(), done: z.number().int(), failed: z.number().int() }),
+  chips: z.object({ done: z.number().int(), estimatedTotal: z.number().int().nullable() }),
+  chipsPerSecond: z.number(),
+  etaSeconds: z.number().nullable(),
+  currentFile: z.string().nullable(),
+  /** Committed rows in the vector store (searchable). */
+  rows: z.number().int(),
+  /** Files skipped because they could not be read. */
+  problems: z.array(FileProblem),
+  /** Why the job stopped, when it failed (a full disk, a damaged store: the hint says what to do). */
+  error: z.object({ code: z.string(), message: z.string(), file: z.string().optional(), hint: z.string().optional() }).nullable(),
+});
+export type IndexStatus = z.infer<typeof IndexStatus>;
+
+const JobTarget = z.object({ archiveId: OpaqueId, model: z.string().max(64).optional() }).strict();
+
+export const PixelWindowOut = z.object({ x: z.number().int(), y: z.number().int(), width: z.number().int(), height: z.number().int() });
+
+export const SearchHit = z.object({
+  rank: z.number().int().min(1),
+  /** Opaque chip id: search.similar, search.suggestCaptions, thumbs://. */
+  chipId: OpaqueId,
+  sceneId: OpaqueId,
+  archiveId: OpaqueId,
+  path: z.string(),
+  /** Chip scale: 0 = native resolution, 1 = 2× ground per pixel, 2 = 4×, … */
+  level: z.number().int().nonnegative(),
+  /** The chip's window in full-resolution pixels of the scene. */
+  window: PixelWindowOut,
+  /** Calibrated score: standard deviations above this query's mean similarity over the archive (see docs/index.md). */
+  score: z.number(),
+  /** Raw cosine similarity of chip and query embeddings. */
+  similarity: z.number(),
+  /** WGS84 outline of the chip; null for pixel-space scenes. */
+  polygon: GeoPolygon.nullable(),
+  /** Overlapping hits of lower score folded into this one. */
+  merged: z.number().int().nonnegative(),
+});
+export type SearchHit = z.infer<typeof SearchHit>;
+
+export const SearchResult = z.object({
+  model: z.string(),
+  hits: z.array(SearchHit),
+  /** The hits grouped by scene, best scene first; `hits` are ranks into the list above. */
+  scenes: z.array(z.object({ sceneId: OpaqueId, archiveId: OpaqueId, path: z.string(), bestScore: z.number(), hits: z.array(z.number().int()) })),
+  /** Per archive: the query's similarity distribution the scores are calibrated against. */
+  calibration: z.array(z.object({ archiveId: OpaqueId, mean: z.number(), std: z.number(), sample: z.number().int() })),
+  tookMs: z.number(),
+});
+export type SearchResult = z.infer<typeof SearchResult>;
+
+const SearchFilters = {
+  topK: z.number().int().min(1).max(1000).optional(),
+  /** [west, south, east, north] in degrees; west > east crosses the antimeridian. A chip matches when its centre is inside. */
+  bbox: z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90), z.number().min(-180).max(180), z.number().min(-90).max(90)]).optional(),
+  /** A chip matches when its centre is inside the polygon. */
+  polygon: GeoPolygon.optional(),
+  archiveIds: z.array(OpaqueId).max(256).optional(),
+  /** Only scenes under this folder (absolute path). */
+  folder: FolderPath.optional(),
+  levels: z.array(z.number().int().min(0).max(30)).max(31).optional(),
+  /** Calibrated score cut-off (see docs/index.md): 3 keeps clear outliers only. */
+  minScore: z.number().optional(),
+  /** The model pack (default: the active one). */
+  model: z.string().max(64).optional(),
+};
 
 /** A model pack's id: its folder name. Never a path. */
 export const ModelId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be a model pack id (letters, digits, . _ -)');
@@ -124,6 +260,36 @@ export const methods = {
   'models.status': { input: Empty, output: ModelsStatus },
   /** Makes a pack the active one and loads it (warm-up included); null unloads. */
   'models.activate': { input: z.object({ id: ModelId.nullable() }).strict(), output: ModelsStatus },
+  /** Adds an archive (one or more folders, searched recursively, minus the exclude globs) and scans it. */
+  'archives.add': {
+    input: z.object({ roots: z.array(FolderPath).min(1).max(64), excludes: z.array(Glob).max(256).optional(), name: z.string().min(1).max(200).optional() }).strict(),
+    output: z.object({ archive: ArchiveSummary, scan: ScanReport }),
+  },
+  /** Finds added, changed and removed files; the next index.start re-indexes only those. */
+  'archives.scan': { input: z.object({ id: OpaqueId }).strict(), output: ScanReport },
+  /** Forgets an archive, its scenes and its vectors (never the image files). */
+  'archives.remove': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ removed: z.boolean() }) },
+  'archives.scenes': { input: z.object({ id: OpaqueId }).strict(), output: z.array(SceneInfo) },
+  /** Starts (or resumes) indexing an archive with a model; `reindex` discards its vectors first (a damaged store). */
+  'index.start': { input: JobTarget.extend({ reindex: z.boolean().optional() }).strict(), output: IndexStatus },
+  'index.pause': { input: JobTarget, output: IndexStatus },
+  'index.resume': { input: JobTarget, output: IndexStatus },
+  'index.cancel': { input: JobTarget, output: IndexStatus },
+  'index.status': { input: z.object({ archiveId: OpaqueId.optional() }).strict(), output: z.array(IndexStatus) },
+  /** Text → ranked chips. */
+  'search.query': { input: z.object({ text: z.string().min(1).max(2000), ...SearchFilters }).strict(), output: SearchResult },
+  /** Chip → similar chips (the chip itself excluded). */
+  'search.similar': { input: z.object({ chipId: OpaqueId, ...SearchFilters }).strict(), output: SearchResult },
+  /** Chip → captions from the caption bank, best first (image → text retrieval). */
+  'search.suggestCaptions': {
+    input: z.object({ chipId: OpaqueId, topK: z.number().int().min(1).max(100).optional() }).strict(),
+    output: z.object({ captions: z.array(z.object({ text: z.string(), similarity: z.number(), score: z.number() })), bankSize: z.number().int() }),
+  },
+  /** Imports captions into the caption bank from a file (JSON/JSONL in the HarMA, RSICD, Karpathy or COCO layouts, or one caption per line). */
+  'captions.importBank': {
+    input: z.object({ file: FolderPath }).strict(),
+    output: z.object({ added: z.number().int(), bankSize: z.number().int() }),
+  },
 } as const;
 
 export const EngineRestarted = z.object({
@@ -142,6 +308,10 @@ export const events = {
   'engine.restarted': EngineRestarted,
   /** The active model or its runtime changed state (loading, ready, crashed, restarted, failed). */
   'models.statusChanged': ModelsStatus,
+  /** An indexing job moved on (progress, paused, cancelled, finished, failed). */
+  'index.progressed': IndexStatus,
+  /** An archive was scanned (added, changed, removed files). */
+  'archives.scanned': ScanReport,
 } as const;
 
 export type Methods = typeof methods;

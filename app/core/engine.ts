@@ -1,14 +1,22 @@
-import { mkdir } from 'node:fs/promises';
-import type { AppInfo, Handlers, Notice } from '../contract/index.js';
+import { mkdir, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { AppInfo, Handlers, Notice, SceneInfo } from '../contract/index.js';
 import { KestrelError } from '../contract/index.js';
+import { newArchiveId, scanArchive, validateRoots } from './archives/index.js';
 import { Catalog } from './catalog/index.js';
+import { IndexJobs, type IndexJobsOptions, type IndexModel } from './jobs/index.js';
+import { CaptionBank, SearchService } from './search/index.js';
 import { EventBus } from './events.js';
 import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
 import { SettingsStore } from './settings/index.js';
-import { ModelLibrary, type ModelRuntimeOptions } from './model/index.js';
+import { firstRun } from './first-run.js';
+import { ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
 import type { Asset } from './host-protocol.js';
+
+/** Chip thumbnails' side in pixels. */
+const THUMB_SIZE = 160;
 
 export interface EngineOptions {
   /** The data folder (catalog, settings, vectors, adapters). Created if missing. */
@@ -19,6 +27,19 @@ export interface EngineOptions {
   spawnInference?: ModelRuntimeOptions['spawn'];
   /** Load the active model pack at start (default true; one-shot CLI commands that need no model say false). */
   loadModel?: boolean;
+  /** On a new data folder, activate the starter model and add and index the demo archive (the app's entry points ask for it). */
+  firstRun?: boolean;
+  /** Resume the indexing jobs that were running when the engine last stopped (default: with loadModel). */
+  resumeJobs?: boolean;
+  /** Tuning of indexing jobs (tests, benchmarks). */
+  indexJobOptions?: IndexJobsOptions['jobOptions'];
+  /** Rows below which search is brute force rather than through the HNSW graph (tests; default the store's). */
+  searchExactThreshold?: number;
+}
+
+/** The model a search or an index job uses, with its runtime. */
+export interface ActiveModel extends IndexModel {
+  runtime: ModelRuntime;
 }
 
 /** The engine: every contract method implemented once, plus its event bus. */
@@ -32,8 +53,23 @@ export interface Engine {
   thumb(chipId: string): Promise<Asset | undefined>;
   /** Installed model packs and the active one's runtime (embeddings for indexing and search). */
   readonly models: ModelLibrary;
+  readonly catalog: Catalog;
+  /** Indexing jobs (the CLI drives them directly to index with a pack folder). */
+  readonly jobs: IndexJobs;
+  readonly search: SearchService;
+  /** The model for an index job or a search: the active pack (a named one must be the active one). */
+  activeModel(requested?: string): Promise<ActiveModel>;
   close(): Promise<void>;
 }
+
+/** A transparent 256 × 256 PNG. */
+const EMPTY_TILE: Asset = {
+  type: 'image/png',
+  body: Buffer.from(
+    'iVBORw0KGgoAAAANSUhEUgAAAQAAAAEACAYAAABccqhmAAAACXBIWXMAAAPoAAAD6AG1e1JrAAABFUlEQVR42u3BMQEAAADCoPVP7WsIoAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAeAMBPAAB2ClDBAAAAABJRU5ErkJggg==',
+    'base64',
+  ),
+};
 
 export async function openEngine(options: EngineOptions): Promise<Engine> {
   const { dataDir, runtime } = options;
@@ -59,12 +95,58 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   });
   // Warm the active model up now, in the background, so the first query does not wait for it.
   const active = settings.get().activeModel;
+  let warming: Promise<unknown> = Promise.resolve();
   if (active && options.loadModel !== false) {
-    models.activate(active).catch((err: unknown) => {
+    warming = models.activate(active).catch((err: unknown) => {
       notices.push({ level: 'warning', message: `The active model pack "${active}" could not be loaded: ${(err as Error).message}` });
     });
   }
   const tiles = new TileService();
+  const jobs = new IndexJobs({ dataDir, catalog, onProgress: (st) => events.emit('index.progressed', st), ...(options.indexJobOptions ? { jobOptions: options.indexJobOptions } : {}) });
+  const search = new SearchService(dataDir, catalog, options.searchExactThreshold !== undefined ? { exactThreshold: options.searchExactThreshold } : {});
+  const captions = new CaptionBank(dataDir);
+
+  /** Scenes are served as map tiles by their catalog id (tiles:// and /tiles/); a rescan re-registers only changed ones. */
+  const servedHash = new Map<string, string>();
+  const registerScenes = async (archiveId: string): Promise<void> => {
+    for (const scene of await catalog.scenes(archiveId)) {
+      if (scene.status !== 'ok' || !scene.summary?.georeferenced) {
+        tiles.unregister(scene.id);
+        servedHash.delete(scene.id);
+      } else if (servedHash.get(scene.id) !== scene.fingerprint.hash || !tiles.scene(scene.id)) {
+        await tiles.register(scene.path, { id: scene.id }).then(
+          () => servedHash.set(scene.id, scene.fingerprint.hash),
+          () => tiles.unregister(scene.id),
+        );
+      }
+    }
+  };
+  let registered = false;
+  const registering = Promise.allSettled(catalog.archives().map((a) => registerScenes(a.id))).then(() => {
+    registered = true;
+  });
+
+  async function activeModel(requested?: string): Promise<ActiveModel> {
+    const active = settings.get().activeModel;
+    if (requested !== undefined && requested !== active) {
+      throw new KestrelError({ code: 'invalid_input', message: `The model pack "${requested}" is not the active one${active ? ` ("${active}")` : ''}.`, hint: 'Activate it first (models.activate).' });
+    }
+    const runtime = await models.ready();
+    const status = runtime.status().model;
+    if (!active || !status) throw new KestrelError({ code: 'unavailable', message: 'No model pack is active.', hint: 'Activate a model pack first.' });
+    const { manifest } = readModelPack(status.pack.dir);
+    return { id: active, runtime, embedder: runtime, spec: manifest.image, dim: manifest.embeddingSize };
+  }
+
+  const knownArchive = (id: string): string => {
+    if (!catalog.archive(id)) throw new KestrelError({ code: 'not_found', message: `There is no archive ${id}.`, hint: 'archives.list shows the archives.' });
+    return id;
+  };
+
+  async function chipVector(chipId: string, model?: string): Promise<{ m: ActiveModel; ref: Awaited<ReturnType<SearchService['chip']>> }> {
+    const m = await activeModel(model);
+    return { m, ref: await search.chip(chipId, m.id) };
+  }
 
   const handlers: Handlers = {
     'app.info': () => ({
@@ -95,20 +177,150 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       events.emit('settings.changed', await settings.set({ activeModel: id }));
       return status;
     },
+    'archives.add': async ({ roots, excludes, name }) => {
+      const valid = await validateRoots(roots);
+      const id = newArchiveId(valid);
+      await catalog.addArchive({ id, name: name ?? basename(valid[0]!), roots: valid, excludes: excludes ?? [], addedAt: new Date().toISOString(), sceneCount: 0, lastScan: null });
+      const scan = await scanArchive(catalog, id);
+      await registerScenes(id);
+      events.emit('archives.scanned', scan);
+      return { archive: catalog.listArchives().find((a) => a.id === id)!, scan };
+    },
+    'archives.scan': async ({ id }) => {
+      const scan = await scanArchive(catalog, id);
+      await registerScenes(id);
+      events.emit('archives.scanned', scan);
+      return scan;
+    },
+    'archives.remove': async ({ id }) => {
+      if (!catalog.archive(id)) return { removed: false };
+      if (jobs.isRunning(id)) await jobs.cancel(id);
+      for (const scene of await catalog.scenes(id)) {
+        tiles.unregister(scene.id);
+        servedHash.delete(scene.id);
+      }
+      await catalog.removeArchive(id);
+      await rm(join(dataDir, 'vectors', id), { recursive: true, force: true });
+      return { removed: true };
+    },
+    'archives.scenes': async ({ id }) => {
+      if (!catalog.archive(id)) throw new KestrelError({ code: 'not_found', message: `There is no archive ${id}.` });
+      return (await catalog.scenes(id)).map(
+        (s): SceneInfo => ({
+          id: s.id,
+          archiveId: s.archiveId,
+          path: s.path,
+          status: s.status,
+          error: s.error,
+          width: s.summary?.width ?? null,
+          height: s.summary?.height ?? null,
+          bands: s.summary?.bands ?? null,
+          epsg: s.summary?.epsg ?? null,
+          footprint: s.summary?.footprint ?? null,
+        }),
+      );
+    },
+    'index.start': async ({ archiveId, model, reindex }) => (await jobs.start(knownArchive(archiveId), await activeModel(model), { reindex: reindex === true })).status,
+    'index.resume': async ({ archiveId, model }) => (await jobs.start(knownArchive(archiveId), await activeModel(model))).status,
+    'index.pause': ({ archiveId, model }) => jobs.pause(archiveId, model),
+    'index.cancel': ({ archiveId, model }) => jobs.cancel(archiveId, model),
+    'index.status': ({ archiveId }) => jobs.list(archiveId),
+    'search.query': async ({ text, model, ...filter }) => {
+      const m = await activeModel(model);
+      const [q] = await m.runtime.embedTexts([text]);
+      if (q!.every((v) => v === 0)) {
+        // A query the model has no word for (the starter model knows a fixed vocabulary).
+        const manifest = models.activeManifest();
+        const vocabulary = (manifest?.provenance as { vocabulary?: string[] } | undefined)?.vocabulary;
+        throw new KestrelError({
+          code: 'invalid_input',
+          message: `None of the words in “${text}” mean anything to the model “${manifest?.name ?? m.id}”.`,
+          hint: vocabulary ? `It knows these words: ${vocabulary.join(', ')}. Import a CLIP-family model for free text.` : 'Try other words.',
+        });
+      }
+      return search.search(m.id, q!, { topK: settings.get().searchTopK, ...filter });
+    },
+    'search.similar': async ({ chipId, model, ...filter }) => {
+      const { m, ref } = await chipVector(chipId, model);
+      return search.search(m.id, ref.vector, { topK: settings.get().searchTopK, ...filter }, ref.ref);
+    },
+    'search.suggestCaptions': async ({ chipId, topK }) => {
+      const { m, ref } = await chipVector(chipId);
+      const texts = await captions.captions();
+      if (texts.length === 0) return { captions: [], bankSize: 0 };
+      const bank = await captions.embeddings(m.id, m.dim, (t) => m.runtime.embedTexts(t));
+      const sims = new Float64Array(texts.length);
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < texts.length; i++) {
+        let dot = 0;
+        for (let d = 0; d < m.dim; d++) dot += ref.vector[d]! * bank[i * m.dim + d]!;
+        sims[i] = dot;
+        sum += dot;
+        sq += dot * dot;
+      }
+      const mean = sum / texts.length;
+      const std = texts.length > 1 ? Math.sqrt(Math.max(1e-12, (sq - texts.length * mean * mean) / (texts.length - 1))) : 1;
+      const order = [...sims.keys()].sort((a, b) => sims[b]! - sims[a]!).slice(0, topK ?? 5);
+      return { captions: order.map((i) => ({ text: texts[i]!, similarity: sims[i]!, score: (sims[i]! - mean) / std })), bankSize: texts.length };
+    },
+    'captions.importBank': ({ file }) => captions.import(file),
   };
+
+  // A new data folder opens on the demo archive with the starter model (app/core/first-run.ts).
+  if (settings.created && options.firstRun === true) {
+    void firstRun(handlers, notices).catch((err: unknown) => notices.push({ level: 'warning', message: `First-run setup failed: ${(err as Error).message}` }));
+  }
+
+  // Jobs that were running when the engine last stopped (a crash, a quit) resume once the model is warm.
+  if (options.resumeJobs ?? options.loadModel !== false) {
+    for (const j of jobs.interrupted()) {
+      if (j.modelId !== active) continue;
+      warming
+        .then(() => activeModel(j.modelId))
+        .then((m) => jobs.start(j.archiveId, m))
+        .catch((err: unknown) => notices.push({ level: 'warning', message: `Indexing could not resume: ${(err as Error).message}` }));
+    }
+  }
 
   return {
     handlers,
     events,
     dataDir,
-    // Scenes are registered with the tile service as archives are scanned (the index issue); until
-    // then no id resolves and every tile is a 404.
-    tile: (sceneId, z, x, y) => tiles.tile(sceneId, z, x, y),
-    // Chip thumbnails arrive with the index (chip ids); no id resolves yet.
-    thumb: async () => undefined,
+    // The catalog's scenes are registered in the background at start; a tile of a scene not reached
+    // yet registers that scene first rather than answering 404.
+    tile: async (sceneId, z, x, y) => {
+      if (!registered && !tiles.scene(sceneId)) {
+        for (const a of catalog.archives()) {
+          const rec = (await catalog.scenes(a.id)).find((sc) => sc.id === sceneId);
+          if (rec?.status === 'ok' && rec.summary?.georeferenced) await tiles.register(rec.path, { id: sceneId }).catch(() => undefined);
+          if (rec) break;
+        }
+      }
+      // A known scene without data under this tile answers with a transparent tile, not a 404: the
+      // map asks for every tile in the scene's bounding box, and a 404 is an error to the browser.
+      return (await tiles.tile(sceneId, z, x, y)) ?? (tiles.scene(sceneId) ? EMPTY_TILE : undefined);
+    },
+    // Chip thumbnails by chip id (from search results): rendered in the tile worker pool.
+    thumb: async (chipId) => {
+      const at = await search.locate(chipId);
+      if (!at) return undefined;
+      if (at.scene.summary?.georeferenced) {
+        if (!tiles.scene(at.scene.id)) await tiles.register(at.scene.path, { id: at.scene.id }).catch(() => undefined);
+        const t = await tiles.thumbnail(at.scene.id, at.window, THUMB_SIZE);
+        if (t) return t;
+      }
+      return search.renderThumbnail(at.scene.path, at.window, THUMB_SIZE);
+    },
     models,
+    catalog,
+    jobs,
+    search,
+    activeModel,
     async close() {
-      await Promise.allSettled([models.close(), tiles.close()]);
+      await jobs.close();
+      await registering;
+      await Promise.allSettled([models.close(), tiles.close(), search.close()]);
     },
   };
 }

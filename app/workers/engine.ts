@@ -68,7 +68,7 @@ async function main(): Promise<void> {
     else void answer(engine, message).then((reply) => port.post(reply));
   });
   try {
-    engine = await openEngine({ dataDir: resolveDataDir(), runtime: 'desktop', spawnInference: () => relay.spawn() });
+    engine = await openEngine({ dataDir: resolveDataDir(), runtime: 'desktop', firstRun: true, spawnInference: () => relay.spawn() });
   } catch (err) {
     port.post({ type: 'fatal', error: KestrelError.from(err).toJSON() });
     process.exit(1);

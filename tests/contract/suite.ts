@@ -2,9 +2,9 @@
  * One contract test suite, run against every transport (in-process and HTTP + WebSocket): what a
  * front end can observe must not depend on how it reaches the engine.
  */
-import { readFileSync } from 'node:fs';
-import { cp, mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { KestrelClient, KestrelError } from '../../app/contract/index.js';
 
@@ -24,6 +24,10 @@ async function installPack(dataDir: string, fixture: string, id: string): Promis
   await mkdir(join(dataDir, 'models'), { recursive: true });
   await cp(join(fixturePacks, fixture), join(dataDir, 'models', id), { recursive: true });
 }
+
+/** The shared real rasters, read in place through links (never copied). */
+const sharedData = resolve(new URL('../../..', import.meta.url).pathname, 'shared', 'data');
+const haveData = existsSync(join(sharedData, 'geotiff'));
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -170,6 +174,69 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       await expect(t.client.call('models.activate', { id: 'nope' })).rejects.toMatchObject({ code: 'not_found' });
       await expect(t.client.call('models.activate', { id: '../../etc' })).rejects.toMatchObject({ code: 'invalid_input' });
       await expect(t.client.call('settings.set', { activeModel: 'x' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
+    it('archives.add refuses folders that are relative, missing, files, or nested in each other', async () => {
+      await expect(t.client.call('archives.add', { roots: ['imagery'] })).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: 'roots.0' }] });
+      await expect(t.client.call('archives.add', { roots: [join(dir.path, 'nope')] })).rejects.toMatchObject({ code: 'not_found', file: join(dir.path, 'nope') });
+      await writeFile(join(dir.path, 'a.tif'), 'x');
+      await expect(t.client.call('archives.add', { roots: [join(dir.path, 'a.tif')] })).rejects.toMatchObject({ code: 'invalid_input', message: expect.stringMatching(/not a folder/) });
+      await mkdir(join(dir.path, 'outer', 'inner'), { recursive: true });
+      await expect(t.client.call('archives.add', { roots: [join(dir.path, 'outer'), join(dir.path, 'outer', 'inner')] })).rejects.toMatchObject({ code: 'invalid_input' });
+      expect(await t.client.call('archives.list', {})).toEqual([]);
+      await expect(t.client.call('index.start', { archiveId: 'anope' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('search.query', { text: 'x' })).rejects.toMatchObject({ code: 'unavailable' });
+      await expect(t.client.call('search.query', { text: 'x', bbox: [0, 95, 1, 0] as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
+    it.skipIf(!haveData)('archives.add scans, index.start indexes with progress events, search.query finds chips, archives.remove forgets them', { timeout: 90_000 }, async () => {
+      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
+      await t.client.call('models.activate', { id: 'tiny-g' });
+      const imagery = join(dir.path, 'imagery');
+      await mkdir(imagery);
+      await symlink(join(sharedData, 'geotiff', 'rio-tiler', 'cog_rgb.tif'), join(imagery, 'cog_rgb.tif'));
+      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      const scanned: unknown[] = [];
+      const progress: { state: string; chips: { done: number } }[] = [];
+      t.client.on('archives.scanned', (r) => scanned.push(r));
+      t.client.on('index.progressed', (s) => progress.push(s));
+      await t.eventsReady();
+      const { archive, scan } = await t.client.call('archives.add', { roots: [imagery], name: 'Test imagery' });
+      expect(archive).toMatchObject({ name: 'Test imagery', roots: [imagery], sceneCount: 2 });
+      expect(scan).toMatchObject({ archiveId: archive.id, added: 2, errors: 0 });
+      const scenes = await t.client.call('archives.scenes', { id: archive.id });
+      expect(scenes.map((s) => s.path).sort()).toEqual([join(imagery, 'cog_rgb.tif'), join(imagery, 'ucm_1.tif')]);
+      expect(scenes.find((s) => s.path.endsWith('cog_rgb.tif'))?.footprint?.type).toBe('Polygon');
+      expect(scenes.find((s) => s.path.endsWith('ucm_1.tif'))?.footprint).toBeNull();
+
+      const started = await t.client.call('index.start', { archiveId: archive.id });
+      expect(started).toMatchObject({ archiveId: archive.id, model: 'tiny-g' });
+      await expect.poll(async () => (await t.client.call('index.status', { archiveId: archive.id }))[0]?.state, { timeout: 60_000 }).toBe('done');
+      const status = (await t.client.call('index.status', {}))[0]!;
+      expect(status.rows).toBeGreaterThan(4);
+      expect(status.scenes).toMatchObject({ total: 2, done: 2, failed: 0 });
+      await expect.poll(() => progress.at(-1)?.state).toBe('done');
+      expect(progress.some((p) => p.state === 'running')).toBe(true);
+      await expect.poll(() => scanned.length).toBe(1);
+
+      const result = await t.client.call('search.query', { text: 'a parking lot next to a road', topK: 4 });
+      expect(result.model).toBe('tiny-g');
+      // Two small scenes: overlapping chips merge, so fewer hits than asked for, and every chip accounted for.
+      expect(result.hits.length).toBeGreaterThan(0);
+      expect(result.hits.reduce((a, h) => a + 1 + h.merged, 0)).toBeLessThanOrEqual(status.rows);
+      for (const h of result.hits) {
+        expect(scenes.map((s) => s.id)).toContain(h.sceneId);
+        expect(h.polygon === null).toBe(h.path.endsWith('ucm_1.tif'));
+        expect(Number.isFinite(h.score)).toBe(true);
+      }
+      const similar = await t.client.call('search.similar', { chipId: result.hits[0]!.chipId, topK: 2 });
+      expect(similar.hits.map((h) => h.chipId)).not.toContain(result.hits[0]!.chipId);
+      await expect(t.client.call('search.query', { text: 'x', model: 'other' })).rejects.toMatchObject({ code: 'invalid_input' });
+      expect((await t.client.call('search.suggestCaptions', { chipId: result.hits[0]!.chipId })).captions).toEqual([]);
+
+      expect(await t.client.call('archives.remove', { id: archive.id })).toEqual({ removed: true });
+      expect(await t.client.call('archives.list', {})).toEqual([]);
+      expect((await t.client.call('search.query', { text: 'x' })).hits).toEqual([]);
     });
   });
 }

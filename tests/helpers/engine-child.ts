@@ -1,4 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EngineChild, InferenceProcess } from '../../app/main/engine-process.js';
 import type { FromEngine } from '../../app/core/index.js';
@@ -11,6 +12,13 @@ const root = new URL('../..', import.meta.url).pathname;
  * tests can kill them.
  */
 export function engineForker(dataDir: string, processes: ChildProcess[]): () => EngineChild {
+  // An existing data folder, not a first run (the first run adds and indexes the demo archive).
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    if (!existsSync(join(dataDir, 'settings.json'))) writeFileSync(join(dataDir, 'settings.json'), '{}');
+  } catch {
+    // a data folder that cannot be created: the engine reports it
+  }
   return () => {
     const cp = fork(join(root, 'app/workers/engine.ts'), [], {
       execArgv: ['--import', 'tsx'],

@@ -27,7 +27,7 @@ export async function serveUntilStopped(ctx: CommandContext, opts: ServeOptions)
   if (!existsSync(join(staticDir, 'index.html'))) {
     ctx.stderr.write(`kestrel: the UI is not built (${staticDir} is missing); run \`npm run build\`. Serving the API only.\n`);
   }
-  const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'server' });
+  const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'server', firstRun: true });
   let server: RunningServer;
   try {
     server = await startServer({ target: engine, host: opts.host, port: opts.port, staticDir, tiles: (id, z, x, y) => engine.tile(id, z, x, y), thumbs: (id) => engine.thumb(id) });

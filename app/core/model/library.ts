@@ -9,7 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KestrelError, ModelId, type ModelPackSummary, type ModelsStatus } from '../../contract/index.js';
 import { listExecutionProviders } from '../platform/providers.js';
-import { readModelPack } from './manifest.js';
+import { readModelPack, type ModelPackManifest } from './manifest.js';
 import { planProviders, type ProviderPreference } from './providers.js';
 import { resourcesDir } from './resources.js';
 import { ModelRuntime, type ModelRuntimeOptions, type ModelRuntimeStatus } from './runtime.js';
@@ -91,6 +91,17 @@ export class ModelLibrary {
       }
     }
     return out.sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** The active pack's manifest (names, vocabulary of the starter pack), or undefined. */
+  activeManifest(): ModelPackManifest | undefined {
+    const located = this.active === null ? undefined : this.locate(this.active);
+    if (!located) return undefined;
+    try {
+      return readModelPack(located.dir).manifest;
+    } catch {
+      return undefined;
+    }
   }
 
   status(): ModelsStatus {

@@ -6,7 +6,8 @@ export type InferenceOp =
   | { op: 'load'; pack: string; options: ModelSessionOptions }
   | { op: 'tokenize'; texts: string[] }
   | { op: 'embedTexts'; texts: string[] }
-  | { op: 'embedImages'; files: string[] };
+  | { op: 'embedImages'; files: string[] }
+  | { op: 'embedPixels'; pixels: Float32Array; count: number };
 
 export type ToInference = InferenceOp & { id: number };
 
@@ -15,6 +16,7 @@ export type InferenceResult = {
   tokenize: Int32Array[];
   embedTexts: Float32Array[];
   embedImages: Float32Array[];
+  embedPixels: Float32Array[];
 };
 
 export type FromInference =

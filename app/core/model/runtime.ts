@@ -128,6 +128,14 @@ export class ModelRuntime {
     return this.call({ op: 'embedImages', files }, `embedding ${files.length} image(s)`);
   }
 
+  /**
+   * L2-normalised image embeddings of tensors already preprocessed for this pack (count × 3 × size ×
+   * size, CHW): the indexing job cuts and preprocesses chips itself, off this process.
+   */
+  embedPixels(pixels: Float32Array, count: number): Promise<Float32Array[]> {
+    return this.call({ op: 'embedPixels', pixels, count }, `embedding ${count} chip(s)`);
+  }
+
   async close(): Promise<void> {
     this.setState({ state: 'closed' });
     const child = this.child;

@@ -24,6 +24,7 @@ export function serveInference(): void {
     if (!loaded) throw new KestrelError({ code: 'unavailable', message: 'No model is loaded in the inference worker.' });
     if (message.op === 'tokenize') return message.texts.map((t) => loaded.tokenize(t));
     if (message.op === 'embedTexts') return loaded.embedTexts(message.texts);
+    if (message.op === 'embedPixels') return loaded.embedPixels(message.pixels, message.count);
     return loaded.embedImageFiles(message.files);
   }
 

@@ -1,6 +1,8 @@
 import { Settings, type Notice, type SettingsPatch } from '../../contract/index.js';
 import { openJsonStore } from '../catalog/json-store.js';
 import type { Low } from 'lowdb';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 
 export const DEFAULT_SETTINGS: Settings = {
   theme: 'system',
@@ -17,9 +19,12 @@ export class SettingsStore {
   private constructor(
     private readonly db: Low<Record<string, unknown>>,
     readonly notices: Notice[],
+    /** True when this data folder had no settings yet: Kestrel's first run on it. */
+    readonly created: boolean,
   ) {}
 
   static async open(dataDir: string): Promise<SettingsStore> {
+    const created = !existsSync(join(dataDir, FILE));
     const { db, notice } = await openJsonStore<Record<string, unknown>>(dataDir, FILE, { ...DEFAULT_SETTINGS });
     const notices: Notice[] = notice ? [notice] : [];
     // Values written by an older or newer version, or edited by hand, are checked one by one: a bad
@@ -37,7 +42,7 @@ export class SettingsStore {
         });
     }
     db.data = clean;
-    return new SettingsStore(db, notices);
+    return new SettingsStore(db, notices, created);
   }
 
   get(): Settings {

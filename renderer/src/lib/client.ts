@@ -23,3 +23,13 @@ export function connect(): KestrelClient {
   }
   return createHttpClient({ baseUrl: window.location.origin, token });
 }
+
+/** Where the map finds a scene's tiles: tiles:// under Electron, the server's /tiles/ route in a browser. */
+export function tileUrlTemplate(sceneId: string): string {
+  return window.kestrel ? `tiles://${sceneId}/{z}/{x}/{y}` : `/tiles/${sceneId}/{z}/{x}/{y}`;
+}
+
+/** A chip's thumbnail: thumbs:// under Electron, the server's /thumbs/ route in a browser. */
+export function thumbUrl(chipId: string): string {
+  return window.kestrel ? `thumbs://${chipId}` : `/thumbs/${chipId}`;
+}

@@ -1,0 +1,359 @@
+/**
+ * Search: a query embedding against the vector stores of the chosen archives (one model), filtered
+ * by area, folder and level, calibrated per archive (a z-score against the query's similarity
+ * distribution over the archive), overlapping hits merged by footprint and grouped by scene.
+ * Also chip → similar chips and chip → suggested captions. Stores are opened read-only, so search
+ * runs safely beside an indexing job (in this engine or another process).
+ */
+import { readdir, stat } from 'node:fs/promises';
+import sharp from 'sharp';
+import { join, sep } from 'node:path';
+import { KestrelError, type SearchHit, type SearchResult } from '../../contract/index.js';
+import type { Catalog, SceneRecord } from '../catalog/index.js';
+import { isIndexMeta, liveSlots, modelKey, storeDirOf, type IndexMeta } from '../jobs/index.js';
+import { bandMapping, chipAt, chipToRgb, LruCache, openScene, sceneStatistics, type Scene } from '../raster/index.js';
+import { VectorStore } from '../vectors/index.js';
+
+export { CaptionBank, parseCaptionFile } from './captions.js';
+
+export interface SearchFilter {
+  topK?: number | undefined;
+  bbox?: [number, number, number, number] | undefined;
+  polygon?: { type: 'Polygon'; coordinates: [number, number][][] } | undefined;
+  archiveIds?: string[] | undefined;
+  folder?: string | undefined;
+  levels?: number[] | undefined;
+  minScore?: number | undefined;
+}
+
+/** Rows sampled per store to estimate a query's similarity distribution. */
+const CALIBRATION_SAMPLE = 2048;
+/** Two hits of one scene are merged when they share at least this fraction of the smaller one. */
+const MERGE_OVERLAP = 0.2;
+
+/** An opened store with everything search needs per row, reloaded when its commit changes. */
+interface Handle {
+  archiveId: string;
+  modelId: string;
+  dir: string;
+  commitMtime: number;
+  store: VectorStore;
+  meta: IndexMeta;
+  slotOf: Uint32Array;
+  levelOf: Uint8Array;
+  windows: Uint32Array;
+  /** Chip centres in WGS84 (NaN for pixel-space scenes), computed on the first area filter. */
+  centres?: Float64Array;
+  sample: { rows: Uint32Array; vectors: Float32Array };
+}
+
+export interface ChipRef {
+  archiveId: string;
+  modelId: string;
+  row: number;
+}
+
+export function chipIdOf(archiveId: string, modelId: string, row: number): string {
+  return `${archiveId}-${modelKey(modelId)}-${row.toString(36)}`;
+}
+
+function parseChipId(chipId: string): { archiveId: string; key: string; row: number } | undefined {
+  const m = /^([a-z0-9_]+)-([0-9a-f]{8})-([0-9a-z]+)$/.exec(chipId);
+  if (!m) return undefined;
+  return { archiveId: m[1]!, key: m[2]!, row: parseInt(m[3]!, 36) };
+}
+
+function pointInRing(x: number, y: number, ring: [number, number][]): boolean {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i]!;
+    const [xj, yj] = ring[j]!;
+    if (yi > y !== yj > y && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function inPolygon(x: number, y: number, poly: [number, number][][]): boolean {
+  if (!pointInRing(x, y, poly[0]!)) return false;
+  return !poly.slice(1).some((hole) => pointInRing(x, y, hole));
+}
+
+function inBbox(lon: number, lat: number, [w, s, e, n]: [number, number, number, number]): boolean {
+  if (lat < s || lat > n) return false;
+  return w <= e ? lon >= w && lon <= e : lon >= w || lon <= e;
+}
+
+export class SearchService {
+  private readonly handles = new Map<string, Promise<Handle>>();
+  private readonly scenes = new LruCache<Promise<Scene>>(32, (_k, s) => void s.then((x) => x.close()).catch(() => {}));
+
+  constructor(
+    private readonly dataDir: string,
+    private readonly catalog: Catalog,
+    /** Rows below which search is brute force (default: the store's threshold). */
+    private readonly options: { exactThreshold?: number } = {},
+  ) {}
+
+  /** The store of (archive, model), opened read-only; undefined when that archive has none yet. */
+  private async handle(archiveId: string, modelId: string): Promise<Handle | undefined> {
+    const dir = storeDirOf(this.dataDir, archiveId, modelId);
+    const mtime = await stat(join(dir, 'commit.json')).then(
+      (s) => s.mtimeMs,
+      () => undefined,
+    );
+    const key = dir;
+    if (mtime === undefined) {
+      this.drop(key);
+      return undefined;
+    }
+    const cached = this.handles.get(key);
+    if (cached) {
+      const h = await cached.catch(() => undefined);
+      if (h && h.commitMtime === mtime) return h;
+      this.drop(key);
+    }
+    const opening = this.open(archiveId, modelId, dir, mtime);
+    this.handles.set(key, opening);
+    opening.catch(() => this.handles.delete(key));
+    return opening;
+  }
+
+  private drop(key: string): void {
+    const h = this.handles.get(key);
+    this.handles.delete(key);
+    void h?.then((x) => x.store.close()).catch(() => {});
+  }
+
+  private async open(archiveId: string, modelId: string, dir: string, commitMtime: number): Promise<Handle> {
+    const store = await VectorStore.open(dir, 0, { readOnly: true, ...(this.options.exactThreshold !== undefined ? { exactThreshold: this.options.exactThreshold } : {}) });
+    const meta = store.meta;
+    if (!isIndexMeta(meta)) {
+      await store.close();
+      throw new KestrelError({ code: 'corrupt_file', message: 'The vector store has no index record.', file: dir, hint: 'Re-index the archive (index.start with reindex).' });
+    }
+    const n = store.count;
+    const slotOf = new Uint32Array(n);
+    const levelOf = new Uint8Array(n);
+    const windows = new Uint32Array(4 * n);
+    for (let r = 0; r < n; r++) {
+      const c = await store.chip(r);
+      slotOf[r] = c.scene;
+      levelOf[r] = c.level;
+      windows.set([c.x, c.y, c.width, c.height], 4 * r);
+    }
+    // An evenly spaced sample of rows: the query's similarity distribution over the archive.
+    const m = Math.min(n, CALIBRATION_SAMPLE);
+    const rows = new Uint32Array(m);
+    const vectors = new Float32Array(m * store.dim);
+    for (let i = 0; i < m; i++) {
+      rows[i] = Math.floor((i * n) / m);
+      vectors.set(await store.vector(rows[i]!), i * store.dim);
+    }
+    return { archiveId, modelId, dir, commitMtime, store, meta, slotOf, levelOf, windows, sample: { rows, vectors } };
+  }
+
+  private scene(path: string): Promise<Scene> {
+    let s = this.scenes.get(path);
+    if (!s) {
+      s = openScene(path);
+      s.catch(() => this.scenes.dropPrefix(path));
+      this.scenes.set(path, s, 1);
+    }
+    return s;
+  }
+
+  private async centres(h: Handle, live: Map<number, SceneRecord>): Promise<Float64Array> {
+    if (h.centres) return h.centres;
+    const out = new Float64Array(2 * h.slotOf.length).fill(NaN);
+    const transforms = new Map<number, ((c: number, r: number) => [number, number]) | null>();
+    for (let r = 0; r < h.slotOf.length; r++) {
+      const slot = h.slotOf[r]!;
+      if (!transforms.has(slot)) {
+        const rec = live.get(slot);
+        const t = rec?.summary?.georeferenced ? await this.scene(rec.path).then((s) => s.toLonLat, () => null) : null;
+        transforms.set(slot, t);
+      }
+      const t = transforms.get(slot);
+      if (!t) continue;
+      const [lon, lat] = t(h.windows[4 * r]! + h.windows[4 * r + 2]! / 2, h.windows[4 * r + 1]! + h.windows[4 * r + 3]! / 2);
+      out[2 * r] = lon;
+      out[2 * r + 1] = lat;
+    }
+    h.centres = out;
+    return out;
+  }
+
+  private async polygonOf(rec: SceneRecord, x: number, y: number, w: number, hgt: number): Promise<SearchHit['polygon']> {
+    if (!rec.summary?.georeferenced) return null;
+    const s = await this.scene(rec.path).catch(() => undefined);
+    const t = s?.toLonLat;
+    if (!t) return null;
+    const ring = [t(x, y), t(x, y + hgt), t(x + w, y + hgt), t(x + w, y), t(x, y)];
+    return { type: 'Polygon', coordinates: [ring] };
+  }
+
+  /** Stores to search: the chosen archives (default all) that have vectors of this model. */
+  private async stores(modelId: string, archiveIds: string[] | undefined): Promise<Handle[]> {
+    const ids = archiveIds ?? this.catalog.archives().map((a) => a.id);
+    for (const id of ids) if (!this.catalog.archive(id)) throw new KestrelError({ code: 'not_found', message: `There is no archive ${id}.` });
+    const out: Handle[] = [];
+    for (const id of ids) {
+      const h = await this.handle(id, modelId);
+      if (h) out.push(h);
+    }
+    return out;
+  }
+
+  /** Text (already embedded) or chip → ranked, merged, grouped hits. */
+  async search(modelId: string, query: Float32Array, filter: SearchFilter, exclude?: ChipRef): Promise<SearchResult> {
+    const t0 = performance.now();
+    const topK = filter.topK ?? 50;
+    const handles = await this.stores(modelId, filter.archiveIds);
+    const levels = filter.levels ? new Set(filter.levels) : undefined;
+    const folder = filter.folder ? (filter.folder.endsWith(sep) ? filter.folder : filter.folder + sep) : undefined;
+    type Candidate = { h: Handle; row: number; rec: SceneRecord; similarity: number; score: number };
+    const candidates: Candidate[] = [];
+    const calibration: SearchResult['calibration'] = [];
+    for (const h of handles) {
+      const live = liveSlots(h.meta, await this.catalog.scenes(h.archiveId));
+      const area = filter.bbox || filter.polygon ? await this.centres(h, live) : undefined;
+      const allow = (row: number): boolean => {
+        const slot = h.slotOf[row]!;
+        const rec = live.get(slot);
+        if (!rec) return false;
+        if (exclude && exclude.archiveId === h.archiveId && exclude.row === row) return false;
+        if (levels && !levels.has(h.levelOf[row]!)) return false;
+        if (folder && !rec.path.startsWith(folder)) return false;
+        if (area) {
+          const lon = area[2 * row]!;
+          const lat = area[2 * row + 1]!;
+          if (Number.isNaN(lon)) return false;
+          if (filter.bbox && !inBbox(lon, lat, filter.bbox)) return false;
+          if (filter.polygon && !inPolygon(lon, lat, filter.polygon.coordinates)) return false;
+        }
+        return true;
+      };
+      // Calibration: this query's similarity to a fixed sample of the archive's live chips.
+      const dim = h.store.dim;
+      let sum = 0;
+      let sq = 0;
+      let m = 0;
+      for (let i = 0; i < h.sample.rows.length; i++) {
+        if (!live.has(h.slotOf[h.sample.rows[i]!]!)) continue;
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += query[d]! * h.sample.vectors[i * dim + d]!;
+        sum += dot;
+        sq += dot * dot;
+        m++;
+      }
+      const mean = m > 0 ? sum / m : 0;
+      const std = m > 1 ? Math.sqrt(Math.max(1e-12, (sq - m * mean * mean) / (m - 1))) : 1;
+      calibration.push({ archiveId: h.archiveId, mean, std, sample: m });
+      // Over-fetch: merging overlapping chips folds several candidates into one hit.
+      const found = await h.store.search(query, Math.min(4000, topK * 8), { allow });
+      for (const f of found) {
+        const score = (f.score - mean) / std;
+        if (filter.minScore !== undefined && score < filter.minScore) continue;
+        candidates.push({ h, row: f.row, rec: live.get(h.slotOf[f.row]!)!, similarity: f.score, score });
+      }
+    }
+    candidates.sort((a, b) => b.score - a.score);
+
+    // Non-maximum suppression per scene: a hit overlapping a better one of the same scene by at least
+    // MERGE_OVERLAP of the smaller window is folded into it.
+    const kept: (Candidate & { merged: number })[] = [];
+    const byScene = new Map<string, (Candidate & { merged: number })[]>();
+    for (const c of candidates) {
+      const w = c.h.windows.subarray(4 * c.row, 4 * c.row + 4);
+      const same = byScene.get(c.rec.id) ?? [];
+      const over = same.find((k) => {
+        const v = k.h.windows.subarray(4 * k.row, 4 * k.row + 4);
+        const ix = Math.max(0, Math.min(w[0]! + w[2]!, v[0]! + v[2]!) - Math.max(w[0]!, v[0]!));
+        const iy = Math.max(0, Math.min(w[1]! + w[3]!, v[1]! + v[3]!) - Math.max(w[1]!, v[1]!));
+        return ix * iy >= MERGE_OVERLAP * Math.min(w[2]! * w[3]!, v[2]! * v[3]!);
+      });
+      if (over) {
+        over.merged++;
+        continue;
+      }
+      if (kept.length >= topK) continue;
+      const k = { ...c, merged: 0 };
+      kept.push(k);
+      same.push(k);
+      byScene.set(c.rec.id, same);
+    }
+
+    const hits: SearchHit[] = [];
+    for (const [i, k] of kept.entries()) {
+      const w = k.h.windows.subarray(4 * k.row, 4 * k.row + 4);
+      hits.push({
+        rank: i + 1,
+        chipId: chipIdOf(k.h.archiveId, k.h.modelId, k.row),
+        sceneId: k.rec.id,
+        archiveId: k.h.archiveId,
+        path: k.rec.path,
+        level: k.h.levelOf[k.row]!,
+        window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! },
+        score: k.score,
+        similarity: k.similarity,
+        polygon: await this.polygonOf(k.rec, w[0]!, w[1]!, w[2]!, w[3]!),
+        merged: k.merged,
+      });
+    }
+    const groups = new Map<string, SearchResult['scenes'][number]>();
+    for (const hit of hits) {
+      const g = groups.get(hit.sceneId) ?? { sceneId: hit.sceneId, archiveId: hit.archiveId, path: hit.path, bestScore: hit.score, hits: [] };
+      g.hits.push(hit.rank);
+      groups.set(hit.sceneId, g);
+    }
+    return { model: modelId, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
+  }
+
+  /** Resolves a chip id to its store and row; the model must be the one the chip was made with. */
+  async chip(chipId: string, modelId: string): Promise<{ ref: ChipRef; vector: Float32Array }> {
+    const p = parseChipId(chipId);
+    if (!p || p.key !== modelKey(modelId)) {
+      throw new KestrelError({ code: 'not_found', message: `There is no chip ${chipId} for the model ${modelId}.`, hint: 'Chip ids come from search results of the active model.' });
+    }
+    const h = await this.handle(p.archiveId, modelId);
+    if (!h || p.row >= h.store.count) throw new KestrelError({ code: 'not_found', message: `There is no chip ${chipId}.` });
+    return { ref: { archiveId: p.archiveId, modelId, row: p.row }, vector: await h.store.vector(p.row) };
+  }
+
+  /** Where a chip id points: its scene (live in the catalog) and full-resolution window; undefined if nowhere. */
+  async locate(chipId: string): Promise<{ scene: SceneRecord; window: { x: number; y: number; width: number; height: number } } | undefined> {
+    const p = parseChipId(chipId);
+    if (!p || !this.catalog.archive(p.archiveId)) return undefined;
+    const models = await readdir(join(this.dataDir, 'vectors', p.archiveId)).catch(() => [] as string[]);
+    const modelId = models.find((m) => modelKey(m) === p.key);
+    if (!modelId) return undefined;
+    const h = await this.handle(p.archiveId, modelId);
+    if (!h || p.row >= h.slotOf.length) return undefined;
+    const slot = h.meta.slots[h.slotOf[p.row]!];
+    const scene = slot && (await this.catalog.scenes(p.archiveId)).find((x) => x.id === slot.sceneId && x.fingerprint.hash === slot.hash && x.status === 'ok');
+    if (!scene) return undefined;
+    const w = h.windows.subarray(4 * p.row, 4 * p.row + 4);
+    return { scene, window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! } };
+  }
+
+  /**
+   * A thumbnail rendered here, for scenes the tile service does not serve (pixel-space scenes: no map
+   * position, so no tiles); georeferenced scenes' thumbnails come from the tile worker pool.
+   */
+  async renderThumbnail(file: string, window: { x: number; y: number; width: number; height: number }, size: number): Promise<{ body: Uint8Array; type: string }> {
+    const scene = await this.scene(file);
+    const stats = await sceneStatistics(scene);
+    const rgb = await chipToRgb(scene, chipAt(scene, window, size), bandMapping(scene.description), stats, size);
+    const body = await sharp(rgb.data, { raw: { width: size, height: size, channels: 3 } }).webp({ quality: 85 }).toBuffer();
+    return { body: new Uint8Array(body), type: 'image/webp' };
+  }
+
+  async close(): Promise<void> {
+    for (const key of [...this.handles.keys()]) this.drop(key);
+    for (const k of this.scenes.keys()) {
+      const s = this.scenes.get(k);
+      this.scenes.dropPrefix(k);
+      void s?.then((x) => x.close()).catch(() => {});
+    }
+  }
+}

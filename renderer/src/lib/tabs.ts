@@ -1,0 +1,1 @@
+export type Tab = 'Results' | 'Archives' | 'Models' | 'Settings' | 'About';
