@@ -2,6 +2,7 @@ import type { Command } from './command.js';
 import { embedImage, embedText } from './commands/embed.js';
 import { evalCommand } from './commands/eval.js';
 import { index } from './commands/index.js';
+import { importModelCommand } from './commands/import-model.js';
 import { info } from './commands/info.js';
 import { inspect } from './commands/inspect.js';
 import { search } from './commands/search.js';
@@ -10,4 +11,4 @@ import { start } from './commands/start.js';
 import { tokenize } from './commands/tokenize.js';
 
 /** Every `kestrel` subcommand, in the order `kestrel --help` lists them. */
-export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, evalCommand];
+export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, importModelCommand, evalCommand];

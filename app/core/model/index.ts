@@ -19,4 +19,19 @@ export { resourcesDir, clipVocabularyPath, RESOURCES_ENV } from './resources.js'
 export { ModelRuntime, forkInferenceWorker, type ModelRuntimeOptions, type ModelRuntimeStatus, type InferenceChild } from './runtime.js';
 export { ModelLibrary, type ModelLibraryOptions } from './library.js';
 export type { FromInference, ToInference } from './protocol.js';
+export {
+  importModel,
+  openCheckpoint,
+  recogniseModel,
+  readLicenceFile,
+  KNOWN_MODELS,
+  BUILTIN_ARCHITECTURES,
+  ALLOWED_GLOBALS,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportResult,
+  type Checkpoint,
+  type Layout,
+  type Precision,
+} from './import/index.js';
 export * from './starter/index.js';
