@@ -12,6 +12,7 @@
 import type { Activation, ClipSpec } from './architectures.js';
 import type { AdapterSpec, Param } from './layouts.js';
 import { TensorType, type AttributeValue, type OnnxInitializer, type OnnxModel, type OnnxNode } from './onnx-writer.js';
+import { toHalf } from '../../vectors/index.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
@@ -30,34 +31,8 @@ export interface TowerOptions {
 
 // ---- float16 / int8 encodings --------------------------------------------------------------------
 
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-
-/** float32 → IEEE half, round to nearest even (what numpy/torch .half() do). */
-export function toHalfBits(v: number): number {
-  f32[0] = v;
-  const x = u32[0] ?? 0;
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00;
-  if (e <= 0) {
-    if (e < -10) return sign;
-    mant |= 0x800000;
-    const shift = 14 - e;
-    let half = mant >>> shift;
-    const rem = mant & ((1 << shift) - 1);
-    const mid = 1 << (shift - 1);
-    if (rem > mid || (rem === mid && half & 1)) half++;
-    return sign | half;
-  }
-  let half = (e << 10) | (mant >>> 13);
-  const rem = mant & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++; // a carry into the exponent is still correct (→ inf at the top)
-  return sign | half;
-}
+/** float32 → IEEE half, round to nearest even (what numpy/torch .half() do): the vector store's codec. */
+export const toHalfBits = toHalf;
 
 export function halfBytes(values: Float32Array): Uint8Array {
   const out = new Uint16Array(values.length);
