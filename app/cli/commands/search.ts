@@ -46,9 +46,23 @@ export const search: Command = {
     const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'in-process', loadModel: false, resumeJobs: false });
     let model;
     try {
-      const requested = (ctx.values.model as string | undefined) ?? (await engine.handlers['settings.get']({})).activeModel ?? undefined;
-      if (!requested) throw new UsageError('--model <pack> is required (no model pack is active)');
-      model = await startModel(ctx, locatePack(ctx, requested));
+      // Without --model: the active pack, else the one pack the archives were indexed with.
+      const indexedWith = [...new Set((await engine.handlers['index.status']({})).map((j) => j.model))];
+      const requested =
+        (ctx.values.model as string | undefined) ?? (await engine.handlers['settings.get']({})).activeModel ?? (indexedWith.length === 1 ? indexedWith[0] : undefined);
+      if (!requested) {
+        throw new UsageError(
+          indexedWith.length > 1 ? `--model <pack> is required: the archives were indexed with ${indexedWith.join(', ')}` : '--model <pack> is required (no model pack is active)',
+        );
+      }
+      let dir: string;
+      try {
+        dir = locatePack(ctx, requested);
+      } catch (err) {
+        if (ctx.values.model !== undefined) throw err;
+        throw new UsageError(`the archives were indexed with the model pack "${requested}", which is not installed here: pass --model <its folder>`);
+      }
+      model = await startModel(ctx, dir);
       const [q] = await model.runtime.embedTexts([text]);
       const result = await engine.search.search(model.id, q!, { topK: top, bbox, levels, minScore });
       if (ctx.json) printJson(ctx, toGeoJson(text, result));

@@ -11,9 +11,16 @@
 import { mkdir, open, readFile, rename, rm, stat, truncate, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { Index, MetricKind, ScalarKind } from 'usearch';
+import { createRequire } from 'node:module';
+import type * as Usearch from 'usearch';
 import { KestrelError } from '../../contract/index.js';
 import { HALF_TO_FLOAT, encodeHalf } from './f16.js';
+
+// usearch's ES module finds its native build by inspecting the call stack, which goes wrong in a
+// worker started from sources (it can land on the project's own build/ folder); its CommonJS entry
+// uses __dirname and always finds it.
+const { Index, MetricKind, ScalarKind } = createRequire(import.meta.url)('usearch') as typeof Usearch;
+type Index = Usearch.Index;
 
 /** Where a row's chip is: the scene (an index into the caller's scene table), level and pixel window. */
 export interface ChipRow {

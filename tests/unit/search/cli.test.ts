@@ -55,6 +55,11 @@ describe.skipIf(!HAVE_DATA)(`kestrel index / search ${HAVE_DATA ? '' : SKIP_REAS
     const inBox = (JSON.parse(box.stdout) as typeof fc).features;
     expect(inBox.length).toBeGreaterThan(0);
     expect(new Set(inBox.map((f) => f.properties.path))).toEqual(new Set([links[0]]));
+    // Without --model, search names the pack the archive was indexed with (here a folder outside the
+    // data folder, so it asks for it; an installed or bundled pack is found by itself).
+    const implicit = kestrel('search', 'storage tanks next to a harbour', '--top', '5', '--json');
+    expect(implicit.code).toBe(2);
+    expect(implicit.stderr).toMatch(/indexed with the model pack "tiny-quickgelu"/);
   });
 
   it('answers usage errors with exit code 2', () => {
