@@ -1,4 +1,5 @@
 import type { Command } from './command.js';
+import { captionsCommand } from './commands/captions.js';
 import { embedImage, embedText } from './commands/embed.js';
 import { evalCommand } from './commands/eval.js';
 import { index } from './commands/index.js';
@@ -11,4 +12,4 @@ import { start } from './commands/start.js';
 import { tokenize } from './commands/tokenize.js';
 
 /** Every `kestrel` subcommand, in the order `kestrel --help` lists them. */
-export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, importModelCommand, evalCommand];
+export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, importModelCommand, evalCommand, captionsCommand];

@@ -24,8 +24,18 @@ export const METHOD_NAMES = [
   'search.similar',
   'search.suggestCaptions',
   'captions.importBank',
+  'captions.list',
+  'captions.add',
+  'captions.edit',
+  'captions.delete',
+  'captions.undo',
+  'captions.history',
+  'tune.start',
+  'tune.cancel',
+  'adapters.list',
+  'adapters.activate',
 ] as const;
-export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'index.progressed', 'archives.scanned'] as const;
+export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'index.progressed', 'archives.scanned', 'captions.changed', 'tune.progressed'] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

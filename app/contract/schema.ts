@@ -177,6 +177,8 @@ export type SearchHit = z.infer<typeof SearchHit>;
 
 export const SearchResult = z.object({
   model: z.string(),
+  /** The adapter version the query and the chips went through (search.query with an active adapter of this model); null: the base model. */
+  adapter: z.string().nullable(),
   hits: z.array(SearchHit),
   /** The hits grouped by scene, best scene first; `hits` are ranks into the list above. */
   scenes: z.array(z.object({ sceneId: OpaqueId, archiveId: OpaqueId, path: z.string(), bestScore: z.number(), hits: z.array(z.number().int()) })),
@@ -251,6 +253,73 @@ export type ModelsStatus = z.infer<typeof ModelsStatus>;
 
 const Empty = z.object({}).strict();
 
+/** A caption's text: one line of words, trimmed; never empty. */
+const CaptionText = z.string().trim().min(1).max(2000);
+
+/** A caption in the catalog: of a whole scene (chipId null) or of one chip. `text` is null once deleted. */
+export const CaptionInfo = z.object({
+  id: OpaqueId,
+  archiveId: OpaqueId,
+  sceneId: OpaqueId,
+  chipId: OpaqueId.nullable(),
+  text: z.string().nullable(),
+  provenance: z.enum(['imported', 'suggested', 'person']),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  /** Changes recorded so far (captions.history lists them). */
+  changes: z.number().int().min(1),
+});
+export type CaptionInfo = z.infer<typeof CaptionInfo>;
+
+/** One change in a caption's history: who (a person, an import, a suggestion), when, the text before and after. */
+export const CaptionChangeInfo = z.object({
+  seq: z.number().int(),
+  op: z.enum(['add', 'edit', 'delete', 'undo']),
+  who: z.enum(['person', 'imported', 'suggested']),
+  at: z.string(),
+  before: z.string().nullable(),
+  after: z.string().nullable(),
+});
+
+const CaptionId = z.object({ id: OpaqueId }).strict();
+
+export const TuneState = z.enum(['running', 'done', 'cancelled', 'failed']);
+
+/** A tuning run's progress; the same shape in tune.start's answer and the tune.progressed event. */
+export const TuneStatus = z.object({
+  archiveId: OpaqueId,
+  state: TuneState,
+  model: z.string(),
+  /** Captioned images (scenes and chips) and captions trained on. */
+  images: z.number().int(),
+  captions: z.number().int(),
+  epoch: z.number().int(),
+  epochs: z.number().int(),
+  /** Mean training loss of the last epoch (null before the first). */
+  loss: z.number().nullable(),
+  /** Validation mean recall of the last epoch and the best so far (fractions, 0 … 1). */
+  valMR: z.number().nullable(),
+  bestMR: z.number().nullable(),
+  /** The adapter version registered when the run finished. */
+  adapterId: z.string().nullable(),
+  error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional() }).nullable(),
+});
+export type TuneStatus = z.infer<typeof TuneStatus>;
+
+export const AdapterSummary = z.object({
+  id: OpaqueId,
+  createdAt: z.string(),
+  archiveId: OpaqueId,
+  /** The model pack whose embeddings it was tuned on; it applies to that model only. */
+  baseModel: z.object({ name: z.string(), sha256: z.string().optional() }),
+  dataHash: z.string(),
+  images: z.number().int(),
+  captions: z.number().int(),
+  metrics: z.object({ baselineMR: z.number(), validationMR: z.number(), bestEpoch: z.number().int(), epochsRun: z.number().int(), stopReason: z.string() }),
+  active: z.boolean(),
+});
+export type AdapterSummary = z.infer<typeof AdapterSummary>;
+
 export const methods = {
   'app.info': { input: Empty, output: AppInfo },
   'settings.get': { input: Empty, output: Settings },
@@ -290,6 +359,37 @@ export const methods = {
     input: z.object({ file: FolderPath }).strict(),
     output: z.object({ added: z.number().int(), bankSize: z.number().int() }),
   },
+  /** Captions in the catalog: of one scene or chip, of one archive, or of all archives (deleted ones left out). */
+  'captions.list': {
+    input: z.object({ archiveId: OpaqueId.optional(), sceneId: OpaqueId.optional(), chipId: OpaqueId.optional() }).strict(),
+    output: z.array(CaptionInfo),
+  },
+  /** Adds a caption to a scene or a chip (written by a person, or a suggestion the person accepted). */
+  'captions.add': {
+    input: z
+      .object({
+        target: z.union([z.object({ sceneId: OpaqueId, archiveId: OpaqueId.optional() }).strict(), z.object({ chipId: OpaqueId }).strict()]),
+        text: CaptionText,
+        provenance: z.enum(['person', 'suggested']).optional(),
+      })
+      .strict(),
+    output: CaptionInfo,
+  },
+  'captions.edit': { input: z.object({ id: OpaqueId, text: CaptionText }).strict(), output: CaptionInfo },
+  'captions.delete': { input: CaptionId, output: CaptionInfo },
+  /** Reverts the caption's last change still in effect; the undo is itself a change in the history. */
+  'captions.undo': { input: CaptionId, output: CaptionInfo },
+  'captions.history': { input: CaptionId, output: z.object({ caption: CaptionInfo, changes: z.array(CaptionChangeInfo) }) },
+  /** Tunes an adapter on the archive's captions (active model), in the background; tune.progressed reports each epoch. */
+  'tune.start': {
+    input: z.object({ archiveId: OpaqueId, epochs: z.number().int().min(1).max(200).optional() }).strict(),
+    output: TuneStatus,
+  },
+  'tune.cancel': { input: z.object({ archiveId: OpaqueId }).strict(), output: z.object({ cancelled: z.boolean() }) },
+  /** Adapter versions, newest first. */
+  'adapters.list': { input: Empty, output: z.array(AdapterSummary) },
+  /** Makes an adapter version the active one (an older one: a roll back); null: none, the base model alone. */
+  'adapters.activate': { input: z.object({ id: OpaqueId.nullable() }).strict(), output: z.object({ active: OpaqueId.nullable() }) },
 } as const;
 
 export const EngineRestarted = z.object({
@@ -312,6 +412,10 @@ export const events = {
   'index.progressed': IndexStatus,
   /** An archive was scanned (added, changed, removed files). */
   'archives.scanned': ScanReport,
+  /** A caption was added, edited, deleted or undone (imports send one event per archive with the count). */
+  'captions.changed': z.object({ archiveId: OpaqueId, op: z.enum(['add', 'edit', 'delete', 'undo', 'import']), caption: CaptionInfo.nullable(), count: z.number().int() }),
+  /** A tuning run moved on (an epoch, finished, cancelled, failed). */
+  'tune.progressed': TuneStatus,
 } as const;
 
 export type Methods = typeof methods;

@@ -3,7 +3,9 @@ import { basename, join } from 'node:path';
 import type { AppInfo, Handlers, Notice, SceneInfo } from '../contract/index.js';
 import { KestrelError } from '../contract/index.js';
 import { newArchiveId, scanArchive, validateRoots } from './archives/index.js';
-import { Catalog } from './catalog/index.js';
+import { CaptionStore, Catalog } from './catalog/index.js';
+import { captionTuning } from './caption-tuning.js';
+import { AdapterRegistry, type TuningOptions } from './tune/index.js';
 import { IndexJobs, type IndexJobsOptions, type IndexModel } from './jobs/index.js';
 import { CaptionBank, SearchService } from './search/index.js';
 import { EventBus } from './events.js';
@@ -35,6 +37,8 @@ export interface EngineOptions {
   indexJobOptions?: IndexJobsOptions['jobOptions'];
   /** Rows below which search is brute force rather than through the HNSW graph (tests; default the store's). */
   searchExactThreshold?: number;
+  /** Tuning options for tune.start (tests: fewer threads, a smaller adapter). */
+  tuningOptions?: Partial<TuningOptions>;
 }
 
 /** The model a search or an index job uses, with its runtime. */
@@ -57,6 +61,10 @@ export interface Engine {
   /** Indexing jobs (the CLI drives them directly to index with a pack folder). */
   readonly jobs: IndexJobs;
   readonly search: SearchService;
+  /** Captions in the catalog (one journal per archive). */
+  readonly captions: CaptionStore;
+  /** Tuned adapter versions and the active one. */
+  readonly adapters: AdapterRegistry;
   /** The model for an index job or a search: the active pack (a named one must be the active one). */
   activeModel(requested?: string): Promise<ActiveModel>;
   close(): Promise<void>;
@@ -105,6 +113,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const jobs = new IndexJobs({ dataDir, catalog, onProgress: (st) => events.emit('index.progressed', st), ...(options.indexJobOptions ? { jobOptions: options.indexJobOptions } : {}) });
   const search = new SearchService(dataDir, catalog, options.searchExactThreshold !== undefined ? { exactThreshold: options.searchExactThreshold } : {});
   const captions = new CaptionBank(dataDir);
+  const captionStore = new CaptionStore(dataDir);
+  const adapters = await AdapterRegistry.open(dataDir);
 
   /** Scenes are served as map tiles by their catalog id (tiles:// and /tiles/); a rescan re-registers only changed ones. */
   const servedHash = new Map<string, string>();
@@ -147,6 +157,17 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     const m = await activeModel(model);
     return { m, ref: await search.chip(chipId, m.id) };
   }
+
+  const tuning = captionTuning({
+    dataDir,
+    catalog,
+    search,
+    events,
+    store: captionStore,
+    registry: adapters,
+    activeModel: () => activeModel(),
+    ...(options.tuningOptions ? { tuningOptions: options.tuningOptions } : {}),
+  });
 
   const handlers: Handlers = {
     'app.info': () => ({
@@ -195,12 +216,14 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     'archives.remove': async ({ id }) => {
       if (!catalog.archive(id)) return { removed: false };
       if (jobs.isRunning(id)) await jobs.cancel(id);
+      await tuning.cancel(id);
       for (const scene of await catalog.scenes(id)) {
         tiles.unregister(scene.id);
         servedHash.delete(scene.id);
       }
       await catalog.removeArchive(id);
       await rm(join(dataDir, 'vectors', id), { recursive: true, force: true });
+      await captionStore.remove(id);
       return { removed: true };
     },
     'archives.scenes': async ({ id }) => {
@@ -238,7 +261,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
           hint: vocabulary ? `It knows these words: ${vocabulary.join(', ')}. Import a CLIP-family model for free text.` : 'Try other words.',
         });
       }
-      return search.search(m.id, q!, { topK: settings.get().searchTopK, ...filter });
+      // The active adapter, when it was tuned on this model: the query through its text side, the chips through its image side.
+      const adapted = await tuning.adapterFor(m.id, m.dim);
+      if (!adapted) return search.search(m.id, q!, { topK: settings.get().searchTopK, ...filter });
+      return search.search(m.id, await adapted.text(q!), { topK: settings.get().searchTopK, ...filter }, undefined, adapted.image);
     },
     'search.similar': async ({ chipId, model, ...filter }) => {
       const { m, ref } = await chipVector(chipId, model);
@@ -265,6 +291,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       return { captions: order.map((i) => ({ text: texts[i]!, similarity: sims[i]!, score: (sims[i]! - mean) / std })), bankSize: texts.length };
     },
     'captions.importBank': ({ file }) => captions.import(file),
+    ...tuning.handlers,
   };
 
   // A new data folder opens on the demo archive with the starter model (app/core/first-run.ts).
@@ -316,8 +343,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     catalog,
     jobs,
     search,
+    captions: captionStore,
+    adapters,
     activeModel,
     async close() {
+      await tuning.cancel();
       await jobs.close();
       await registering;
       await Promise.allSettled([models.close(), tiles.close(), search.close()]);

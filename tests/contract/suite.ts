@@ -238,5 +238,120 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(await t.client.call('archives.list', {})).toEqual([]);
       expect((await t.client.call('search.query', { text: 'x' })).hits).toEqual([]);
     });
+
+    it.skipIf(!haveData)('captions.add/edit/delete/undo keep a full history, validate their input, survive a restart and go with their archive', async () => {
+      const imagery = join(dir.path, 'imagery');
+      await mkdir(imagery);
+      await symlink(join(sharedData, 'rs-captioned', 'rsicd', '00001.jpg'), join(imagery, '00001.jpg'));
+      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      const { archive } = await t.client.call('archives.add', { roots: [imagery] });
+      const [s1, s2] = await t.client.call('archives.scenes', { id: archive.id });
+      const changes: { op: string; caption: { id: string; text: string | null } | null }[] = [];
+      t.client.on('captions.changed', (e) => changes.push(e));
+      await t.eventsReady();
+
+      const c = await t.client.call('captions.add', { target: { sceneId: s1!.id }, text: '  a playground surrounded by buildings ' });
+      expect(c).toMatchObject({ archiveId: archive.id, sceneId: s1!.id, chipId: null, text: 'a playground surrounded by buildings', provenance: 'person', changes: 1 });
+      const other = await t.client.call('captions.add', { target: { sceneId: s2!.id, archiveId: archive.id }, text: 'a field', provenance: 'suggested' });
+      expect(other.provenance).toBe('suggested');
+      expect((await t.client.call('captions.edit', { id: c.id, text: 'a football field surrounded by buildings' })).text).toBe('a football field surrounded by buildings');
+      expect((await t.client.call('captions.edit', { id: c.id, text: 'a football field and trees' })).changes).toBe(3);
+      expect((await t.client.call('captions.undo', { id: c.id })).text).toBe('a football field surrounded by buildings');
+      expect((await t.client.call('captions.delete', { id: other.id })).text).toBeNull();
+      expect((await t.client.call('captions.list', { archiveId: archive.id })).map((x) => x.id)).toEqual([c.id]);
+      expect((await t.client.call('captions.undo', { id: other.id })).text).toBe('a field');
+      expect((await t.client.call('captions.list', { sceneId: s2!.id })).map((x) => x.text)).toEqual(['a field']);
+      await expect.poll(() => changes.length).toBe(7);
+      expect(changes.map((e) => e.op)).toEqual(['add', 'add', 'edit', 'edit', 'undo', 'delete', 'undo']);
+
+      // Validation: empty text, unknown fields, ids that are paths, things that do not exist.
+      await expect(t.client.call('captions.add', { target: { sceneId: s1!.id }, text: '   ' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('captions.add', { target: { sceneId: s1!.id }, text: 'x', who: 'admin' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('captions.add', { target: { sceneId: s1!.id, chipId: 'x' } as never, text: 'x' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('captions.add', { target: { sceneId: 'nosuchscene' }, text: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('captions.add', { target: { chipId: `${archive.id}-00000000-1` }, text: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('captions.edit', { id: '../etc', text: 'x' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('captions.edit', { id: `c${archive.id}_000000000000`, text: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('captions.history', { id: 'cnosuch_000000000000' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('captions.provenance' as never, {} as never)).rejects.toMatchObject({ code: 'unknown_method' });
+
+      await t.close();
+      t = await open(dir.path);
+      const { caption, changes: history } = await t.client.call('captions.history', { id: c.id });
+      expect(caption).toMatchObject({ text: 'a football field surrounded by buildings', provenance: 'person', changes: 4 });
+      expect(history.map((h) => [h.op, h.who, h.before, h.after])).toEqual([
+        ['add', 'person', null, 'a playground surrounded by buildings'],
+        ['edit', 'person', 'a playground surrounded by buildings', 'a football field surrounded by buildings'],
+        ['edit', 'person', 'a football field surrounded by buildings', 'a football field and trees'],
+        ['undo', 'person', 'a football field and trees', 'a football field surrounded by buildings'],
+      ]);
+      for (const h of history) expect(Date.parse(h.at)).not.toBeNaN();
+
+      expect(await t.client.call('archives.remove', { id: archive.id })).toEqual({ removed: true });
+      expect(await t.client.call('captions.list', {})).toEqual([]);
+      await expect(t.client.call('captions.history', { id: c.id })).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it.skipIf(!haveData)('tune.start trains an adapter on an archive’s captions with progress events; versions are registered, activated and rolled back', { timeout: 120_000 }, async () => {
+      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
+      await t.client.call('models.activate', { id: 'tiny-g' });
+      const manifest = JSON.parse(readFileSync(join(sharedData, 'rs-captioned', 'manifest.json'), 'utf8')) as { file: string; captions: string[] }[];
+      const captioned = manifest.filter((m) => m.file.startsWith('rsicd/') && m.captions.length > 0).slice(0, 12);
+      const imagery = join(dir.path, 'imagery');
+      await mkdir(imagery);
+      for (const m of captioned) await symlink(join(sharedData, 'rs-captioned', m.file), join(imagery, m.file.split('/')[1]!));
+      const { archive } = await t.client.call('archives.add', { roots: [imagery] });
+      await t.client.call('index.start', { archiveId: archive.id });
+      await expect.poll(async () => (await t.client.call('index.status', { archiveId: archive.id }))[0]?.state, { timeout: 60_000 }).toBe('done');
+      // Too few captions: refused with what to do.
+      await expect(t.client.call('tune.start', { archiveId: archive.id })).rejects.toMatchObject({ code: 'invalid_input', hint: expect.stringMatching(/index/) });
+      await expect(t.client.call('tune.start', { archiveId: 'anope' })).rejects.toMatchObject({ code: 'not_found' });
+      expect(await t.client.call('tune.cancel', { archiveId: archive.id })).toEqual({ cancelled: false });
+
+      const scenes = await t.client.call('archives.scenes', { id: archive.id });
+      for (const m of captioned) {
+        const scene = scenes.find((s) => s.path.endsWith(m.file.split('/')[1]!))!;
+        for (const text of m.captions.slice(0, 3)) await t.client.call('captions.add', { target: { sceneId: scene.id }, text });
+      }
+      const progress: { state: string; epoch: number; loss: number | null; valMR: number | null; adapterId: string | null }[] = [];
+      t.client.on('tune.progressed', (p) => progress.push(p));
+      await t.eventsReady();
+      const started = await t.client.call('tune.start', { archiveId: archive.id, epochs: 3 });
+      expect(started).toMatchObject({ archiveId: archive.id, state: 'running', model: 'tiny-g', images: 12, captions: 36, epochs: 3 });
+      await expect.poll(() => progress.at(-1)?.state, { timeout: 60_000 }).toBe('done');
+      const epochs = progress.filter((p) => p.state === 'running');
+      expect(epochs.length).toBeGreaterThan(0);
+      expect(epochs.map((p) => p.epoch)).toEqual(epochs.map((_, i) => i + 1));
+      for (const p of epochs) {
+        expect(p.loss).toBeGreaterThan(0);
+        expect(p.valMR).toBeGreaterThanOrEqual(0);
+      }
+      const first = progress.at(-1)!.adapterId!;
+      let versions = await t.client.call('adapters.list', {});
+      expect(versions).toHaveLength(1);
+      expect(versions[0]).toMatchObject({ id: first, archiveId: archive.id, baseModel: { name: 'tiny-g' }, images: 12, captions: 36, active: false });
+      expect(versions[0]!.dataHash).toMatch(/^[0-9a-f]{64}$/);
+      expect(existsSync(join(dir.path, 'adapters', `${first}.json`))).toBe(true);
+
+      // A second version after another caption; activate it, then roll back to the first.
+      await t.client.call('captions.add', { target: { sceneId: scenes[0]!.id }, text: 'many buildings and green trees' });
+      progress.length = 0;
+      await t.client.call('tune.start', { archiveId: archive.id, epochs: 1 });
+      await expect.poll(() => progress.at(-1)?.state, { timeout: 60_000 }).toBe('done');
+      const second = progress.at(-1)!.adapterId!;
+      versions = await t.client.call('adapters.list', {});
+      expect(versions.map((v) => v.id)).toEqual([second, first]);
+      expect(versions[0]!.dataHash).not.toBe(versions[1]!.dataHash);
+      expect(await t.client.call('adapters.activate', { id: second })).toEqual({ active: second });
+      expect(await t.client.call('adapters.activate', { id: first })).toEqual({ active: first });
+      await expect(t.client.call('adapters.activate', { id: 'adnope' })).rejects.toMatchObject({ code: 'not_found' });
+      await t.close();
+      t = await open(dir.path);
+      expect((await t.client.call('adapters.list', {})).map((v) => [v.id, v.active])).toEqual([
+        [second, false],
+        [first, true],
+      ]);
+      expect(await t.client.call('adapters.activate', { id: null })).toEqual({ active: null });
+    });
   });
 }

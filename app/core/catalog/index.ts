@@ -210,3 +210,5 @@ export class Catalog {
     await this.db.write();
   }
 }
+
+export { CaptionStore, type CaptionChange, type CaptionProvenance, type CaptionState, type CaptionTarget, type CaptionWho } from './captions.js';

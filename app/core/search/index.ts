@@ -83,8 +83,34 @@ function inBbox(lon: number, lat: number, [w, s, e, n]: [number, number, number,
   return w <= e ? lon >= w && lon <= e : lon >= w || lon <= e;
 }
 
+/** The k best rows by dot product (exact), best first. */
+function exactTopK(vectors: Float32Array, dim: number, query: Float32Array, k: number, allow: (row: number) => boolean): { row: number; score: number }[] {
+  const n = vectors.length / dim;
+  const out: { row: number; score: number }[] = [];
+  for (let r = 0; r < n; r++) {
+    if (!allow(r)) continue;
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += query[d]! * vectors[r * dim + d]!;
+    out.push({ row: r, score: dot });
+  }
+  out.sort((a, b) => b.score - a.score);
+  return out.slice(0, k);
+}
+
+/**
+ * An adapter's image side for re-scoring: the stored base vectors stay as they are; the adapted
+ * ones are computed once per (store commit, adapter) and kept in memory, and the store is then
+ * searched exactly (brute force) over them, since its HNSW graph is built on the base vectors.
+ */
+export interface ImageAdapter {
+  id: string;
+  /** Adapts `rows` L2-normalised base vectors (rows × dim) to the adapted space. */
+  apply(x: Float32Array, rows: number): Promise<Float32Array>;
+}
+
 export class SearchService {
   private readonly handles = new Map<string, Promise<Handle>>();
+  private readonly adapted = new Map<string, Promise<Float32Array>>();
   private readonly scenes = new LruCache<Promise<Scene>>(32, (_k, s) => void s.then((x) => x.close()).catch(() => {}));
 
   constructor(
@@ -204,8 +230,30 @@ export class SearchService {
     return out;
   }
 
-  /** Text (already embedded) or chip → ranked, merged, grouped hits. */
-  async search(modelId: string, query: Float32Array, filter: SearchFilter, exclude?: ChipRef): Promise<SearchResult> {
+  /** A store's vectors through an adapter's image side (computed once per commit and adapter). */
+  private adaptedVectors(h: Handle, adapter: ImageAdapter): Promise<Float32Array> {
+    const key = `${h.dir}\0${h.commitMtime}\0${adapter.id}`;
+    let p = this.adapted.get(key);
+    if (!p) {
+      for (const k of this.adapted.keys()) if (k.startsWith(`${h.dir}\0`)) this.adapted.delete(k);
+      p = (async () => {
+        const n = h.slotOf.length;
+        const dim = h.store.dim;
+        const base = new Float32Array(n * dim);
+        for (let r = 0; r < n; r++) base.set(await h.store.vector(r), r * dim);
+        return adapter.apply(base, n);
+      })();
+      p.catch(() => this.adapted.delete(key));
+      this.adapted.set(key, p);
+    }
+    return p;
+  }
+
+  /**
+   * Text (already embedded) or chip → ranked, merged, grouped hits. With an adapter, `query` is
+   * already in the adapted space and the chips are scored through the adapter's image side.
+   */
+  async search(modelId: string, query: Float32Array, filter: SearchFilter, exclude?: ChipRef, adapter?: ImageAdapter): Promise<SearchResult> {
     const t0 = performance.now();
     const topK = filter.topK ?? 50;
     const handles = await this.stores(modelId, filter.archiveIds);
@@ -235,13 +283,15 @@ export class SearchService {
       };
       // Calibration: this query's similarity to a fixed sample of the archive's live chips.
       const dim = h.store.dim;
+      const adaptedRows = adapter ? await this.adaptedVectors(h, adapter) : undefined;
+      const sampleVectors = adaptedRows ? Float32Array.from(Array.from(h.sample.rows).flatMap((r) => Array.from(adaptedRows.subarray(r * dim, (r + 1) * dim)))) : h.sample.vectors;
       let sum = 0;
       let sq = 0;
       let m = 0;
       for (let i = 0; i < h.sample.rows.length; i++) {
         if (!live.has(h.slotOf[h.sample.rows[i]!]!)) continue;
         let dot = 0;
-        for (let d = 0; d < dim; d++) dot += query[d]! * h.sample.vectors[i * dim + d]!;
+        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[i * dim + d]!;
         sum += dot;
         sq += dot * dot;
         m++;
@@ -250,7 +300,8 @@ export class SearchService {
       const std = m > 1 ? Math.sqrt(Math.max(1e-12, (sq - m * mean * mean) / (m - 1))) : 1;
       calibration.push({ archiveId: h.archiveId, mean, std, sample: m });
       // Over-fetch: merging overlapping chips folds several candidates into one hit.
-      const found = await h.store.search(query, Math.min(4000, topK * 8), { allow });
+      const want = Math.min(4000, topK * 8);
+      const found = adaptedRows ? exactTopK(adaptedRows, dim, query, want, allow) : await h.store.search(query, want, { allow });
       for (const f of found) {
         const score = (f.score - mean) / std;
         if (filter.minScore !== undefined && score < filter.minScore) continue;
@@ -306,7 +357,7 @@ export class SearchService {
       g.hits.push(hit.rank);
       groups.set(hit.sceneId, g);
     }
-    return { model: modelId, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
+    return { model: modelId, adapter: adapter?.id ?? null, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
   }
 
   /** Resolves a chip id to its store and row; the model must be the one the chip was made with. */
@@ -318,6 +369,64 @@ export class SearchService {
     const h = await this.handle(p.archiveId, modelId);
     if (!h || p.row >= h.store.count) throw new KestrelError({ code: 'not_found', message: `There is no chip ${chipId}.` });
     return { ref: { archiveId: p.archiveId, modelId, row: p.row }, vector: await h.store.vector(p.row) };
+  }
+
+  /**
+   * The cached base image embeddings of caption targets (what tuning learns from), from the
+   * (archive, model) store; undefined for a target that has no vectors (not indexed, or stale).
+   * A chip's is its row. A whole scene's is the mean of its chips at its coarsest level,
+   * L2-normalised: the planner's top level covers the scene in the fewest chips (one, once the
+   * scene fits a chip), so this is the embedding closest to "the whole scene" the index holds.
+   */
+  async targetVectors(archiveId: string, modelId: string, targets: { sceneId: string; chipId?: string }[]): Promise<(Float32Array | undefined)[]> {
+    const h = await this.handle(archiveId, modelId);
+    if (!h) return targets.map(() => undefined);
+    const live = liveSlots(h.meta, await this.catalog.scenes(archiveId));
+    const slotOfScene = new Map<string, number>();
+    for (const [slot, rec] of live) slotOfScene.set(rec.id, slot);
+    const dim = h.store.dim;
+    const normalise = (v: Float32Array): Float32Array => {
+      let n = 0;
+      for (const x of v) n += x * x;
+      n = Math.sqrt(n);
+      if (n > 0) for (let d = 0; d < dim; d++) v[d]! /= n;
+      return v;
+    };
+    const wanted = new Set(targets.filter((t) => t.chipId === undefined).map((t) => slotOfScene.get(t.sceneId)).filter((s) => s !== undefined));
+    const rowsOf = new Map<number, number[]>();
+    for (let r = 0; r < h.slotOf.length; r++) {
+      const slot = h.slotOf[r]!;
+      if (!wanted.has(slot)) continue;
+      const rows = rowsOf.get(slot) ?? [];
+      rows.push(r);
+      rowsOf.set(slot, rows);
+    }
+    const sceneVector = new Map<number, Float32Array>();
+    for (const [slot, rows] of rowsOf) {
+      const top = Math.max(...rows.map((r) => h.levelOf[r]!));
+      const v = new Float32Array(dim);
+      for (const r of rows) {
+        if (h.levelOf[r] !== top) continue;
+        const x = await h.store.vector(r);
+        for (let d = 0; d < dim; d++) v[d]! += x[d]!;
+      }
+      sceneVector.set(slot, normalise(v));
+    }
+    const out: (Float32Array | undefined)[] = [];
+    for (const t of targets) {
+      if (t.chipId === undefined) {
+        const slot = slotOfScene.get(t.sceneId);
+        out.push(slot === undefined ? undefined : sceneVector.get(slot));
+        continue;
+      }
+      const p = parseChipId(t.chipId);
+      if (!p || p.archiveId !== archiveId || p.key !== modelKey(modelId) || p.row >= h.slotOf.length || !live.has(h.slotOf[p.row]!)) {
+        out.push(undefined);
+        continue;
+      }
+      out.push(normalise(Float32Array.from(await h.store.vector(p.row))));
+    }
+    return out;
   }
 
   /** Where a chip id points: its scene (live in the catalog) and full-resolution window; undefined if nowhere. */
@@ -349,6 +458,7 @@ export class SearchService {
   }
 
   async close(): Promise<void> {
+    this.adapted.clear();
     for (const key of [...this.handles.keys()]) this.drop(key);
     for (const k of this.scenes.keys()) {
       const s = this.scenes.get(k);

@@ -23,3 +23,4 @@ export {
   type TuningResult,
 } from './train.js';
 export { runTuningInWorker, serveTuning, type TuneWorkerMessage, type TuneWorkerRequest } from './worker.js';
+export { AdapterRegistry, newAdapterId, type RegisteredAdapter } from './registry.js';

@@ -1,0 +1,109 @@
+/**
+ * `kestrel captions import` and `export`, run as real child processes on a small archive of the
+ * shared captioned images (linked, never copied): matching, idempotent re-import, and a round trip
+ * through the catalog into every format and back into a fresh data folder.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseCaptions } from '../../../app/core/captions/index.js';
+import { tempDir } from '../../helpers/tmp.js';
+import { HAVE_DATA, REPO, SHARED, SKIP_REASON } from '../search/fixture.js';
+
+const run = promisify(execFile);
+
+async function kestrel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(REPO, 'app/cli/index.ts'), ...args], { cwd: REPO });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+interface ManifestEntry {
+  file: string;
+  captions: string[];
+}
+
+describe.skipIf(!HAVE_DATA)('kestrel captions import / export', () => {
+  let dir: { path: string; remove(): Promise<void> };
+  let manifest: ManifestEntry[];
+  let archiveFolder: string;
+  let data: string;
+  let archiveId: string;
+  beforeAll(async () => {
+    dir = await tempDir();
+    manifest = JSON.parse(readFileSync(join(SHARED, 'rs-captioned', 'manifest.json'), 'utf8')) as ManifestEntry[];
+    archiveFolder = join(dir.path, 'archive');
+    for (const m of manifest) {
+      await mkdir(join(archiveFolder, dirname(m.file)), { recursive: true });
+      await symlink(join(SHARED, 'rs-captioned', m.file), join(archiveFolder, m.file));
+    }
+    data = join(dir.path, 'data');
+  });
+  afterAll(() => dir.remove());
+
+  const captioned = (): ManifestEntry[] => manifest.filter((m) => m.captions.length > 0);
+
+  it('import matches a HarMA file to the archive’s scenes, reports what did not match, and does not add captions twice', { timeout: 60_000 }, async () => {
+    // One row per caption (the HarMA train layout), plus an image the archive does not hold.
+    const rows = captioned().flatMap((m) => m.captions.map((caption) => ({ image: m.file, caption })));
+    rows.push({ image: 'rsicd/not_in_archive.jpg', caption: 'a lonely caption' });
+    const file = join(dir.path, 'caps.json');
+    await writeFile(file, JSON.stringify(rows));
+    const r = await kestrel(['captions', 'import', file, '--archive', archiveFolder, '--json', '--data', data]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { archiveId: string; format: string; counts: Record<string, number>; added: number; duplicates: number; unmatchedImages: { file: string; captions: number }[]; unmatchedArchiveFiles: string[] };
+    archiveId = report.archiveId;
+    const captions = captioned().reduce((a, m) => a + m.captions.length, 0);
+    expect(report.format).toBe('harma');
+    expect(report.counts).toMatchObject({ images: captioned().length + 1, imagesMatched: captioned().length, captions: captions + 1, captionsMatched: captions, archiveFiles: manifest.length });
+    expect(report.added).toBe(captions);
+    expect(report.unmatchedImages).toEqual([{ image: captioned().length, file: 'rsicd/not_in_archive.jpg', captions: 1 }]);
+    expect(report.unmatchedArchiveFiles.map((f) => f.slice(archiveFolder.length + 1)).sort()).toEqual(manifest.filter((m) => m.captions.length === 0).map((m) => m.file).sort());
+
+    const again = await kestrel(['captions', 'import', file, '--archive', archiveId, '--json', '--data', data]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ archiveId, added: 0, duplicates: captions });
+  });
+
+  it('export writes the catalog’s captions in every format, and a jsonl export imports into a fresh data folder unchanged', { timeout: 60_000 }, async () => {
+    expect(archiveId).toBeTruthy();
+    for (const format of ['harma', 'karpathy', 'coco', 'jsonl'] as const) {
+      const out = join(dir.path, `export.${format === 'jsonl' ? 'jsonl' : `${format}.json`}`);
+      const r = await kestrel(['captions', 'export', '--archive', archiveId, '--format', format, '--out', out, '--json', '--data', data]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ images: captioned().length, chipCaptionsLeftOut: 0 });
+      const set = parseCaptions(await readFile(out, 'utf8'), out);
+      expect(set.format).toBe(format);
+      const got = new Map(set.images.map((im) => [im.file, im.captions.map((c) => c.text)]));
+      expect(got.size, format).toBe(captioned().length);
+      for (const m of captioned()) expect(got.get(m.file), `${format}: ${m.file}`).toEqual(m.captions);
+    }
+    const fresh = join(dir.path, 'fresh');
+    const r = await kestrel(['captions', 'import', join(dir.path, 'export.jsonl'), '--archive', archiveFolder, '--json', '--data', fresh]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = JSON.parse(r.stdout) as { counts: Record<string, number>; added: number; unmatchedImages: unknown[]; ambiguousImages: unknown[] };
+    expect(report.counts.imagesMatched).toBe(captioned().length);
+    expect(report.added).toBe(captioned().reduce((a, m) => a + m.captions.length, 0));
+    expect(report.unmatchedImages).toEqual([]);
+    expect(report.ambiguousImages).toEqual([]);
+  });
+
+  it('refuses an export without a format or an unknown archive, with the usage line', async () => {
+    const noFormat = await kestrel(['captions', 'export', '--archive', archiveFolder, '--out', join(dir.path, 'x.json'), '--data', data]);
+    expect(noFormat.code).toBe(2);
+    expect(noFormat.stderr).toMatch(/--format must be/);
+    const noArchive = await kestrel(['captions', 'import', join(dir.path, 'caps.json'), '--archive', 'anope', '--data', data]);
+    expect(noArchive.code).toBe(2);
+    expect(noArchive.stderr).toMatch(/no archive with that id/);
+    expect(existsSync(join(dir.path, 'x.json'))).toBe(false);
+  });
+});
+
+if (!HAVE_DATA) describe.skip(SKIP_REASON, () => {});
