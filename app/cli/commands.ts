@@ -10,6 +10,7 @@ import { search } from './commands/search.js';
 import { serve } from './commands/serve.js';
 import { start } from './commands/start.js';
 import { tokenize } from './commands/tokenize.js';
+import { tune } from './commands/tune.js';
 
 /** Every `kestrel` subcommand, in the order `kestrel --help` lists them. */
-export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, importModelCommand, evalCommand, captionsCommand];
+export const COMMANDS: Command[] = [start, serve, info, inspect, index, search, tokenize, embedText, embedImage, importModelCommand, evalCommand, captionsCommand, tune];

@@ -7,7 +7,7 @@ import { printJson, type Command, type CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
 
 /** `--archive`: an archive id, or a folder (an archive's root; a folder that is not one yet is added and scanned). */
-async function archiveOf(ctx: CommandContext, engine: Engine): Promise<string> {
+export async function archiveOf(ctx: CommandContext, engine: Engine): Promise<string> {
   const ref = ctx.values.archive;
   if (typeof ref !== 'string' || !ref) throw new UsageError('--archive <folder or id> is required');
   const found = resolveArchive(engine.catalog, ref) ?? resolveArchive(engine.catalog, resolve(ref));

@@ -95,6 +95,27 @@ describe.skipIf(!HAVE_DATA)('kestrel captions import / export', () => {
     expect(report.ambiguousImages).toEqual([]);
   });
 
+  it('kestrel tune re-tunes on the imported captions, registers an adapter version and activates it', { timeout: 120_000 }, async () => {
+    // The archive indexed with an installed pack (the tiny random fixture model), then tuned on its captions.
+    const tuneData = join(dir.path, 'tune-data');
+    await mkdir(join(tuneData, 'models'), { recursive: true });
+    await run('cp', ['-r', join(REPO, 'tests', 'fixtures', 'model', 'packs', 'tiny-gelu'), join(tuneData, 'models', 'tiny')]);
+    const indexed = await kestrel(['index', archiveFolder, '--model', 'tiny', '--data', tuneData, '--json']);
+    expect(indexed.code, indexed.stderr).toBe(0);
+    const file = join(dir.path, 'tune-caps.json');
+    await writeFile(file, JSON.stringify(captioned().flatMap((m) => m.captions.map((caption) => ({ image: m.file, caption })))));
+    expect((await kestrel(['captions', 'import', file, '--archive', archiveFolder, '--data', tuneData])).code).toBe(0);
+    const tuned = await kestrel(['tune', '--archive', archiveFolder, '--model', 'tiny', '--epochs', '3', '--activate', '--json', '--data', tuneData]);
+    expect(tuned.code, tuned.stderr).toBe(0);
+    expect(tuned.stderr).toMatch(/running {2}epoch 1\/3 {2}loss \d/);
+    const status = JSON.parse(tuned.stdout) as { state: string; adapterId: string | null; captions: number };
+    expect(status.state).toBe('done');
+    expect(status.captions).toBe(captioned().reduce((n, m) => n + m.captions.length, 0));
+    expect(status.adapterId).toMatch(/^[a-z0-9_-]+$/);
+    expect(existsSync(join(tuneData, 'adapters', `${status.adapterId}.json`))).toBe(true);
+    expect(JSON.parse(readFileSync(join(tuneData, 'adapters', 'active.json'), 'utf8'))).toMatchObject({ id: status.adapterId });
+  });
+
   it('refuses an export without a format or an unknown archive, with the usage line', async () => {
     const noFormat = await kestrel(['captions', 'export', '--archive', archiveFolder, '--out', join(dir.path, 'x.json'), '--data', data]);
     expect(noFormat.code).toBe(2);
