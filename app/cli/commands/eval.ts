@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
 import { parseCaptions, type CaptionFormat } from '../../core/captions/index.js';
@@ -13,7 +14,11 @@ const IMAGE_EXT = /\.(tif|tiff|jpg|jpeg|png)$/i;
 
 async function listImages(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
-  return entries.filter((e) => e.isFile() && IMAGE_EXT.test(e.name)).map((e) => join(e.parentPath, e.name)).sort();
+  // Symbolic links to images count too (archives are often folders of links).
+  return entries
+    .filter((e) => (e.isFile() || (e.isSymbolicLink() && existsSync(join(e.parentPath, e.name)))) && IMAGE_EXT.test(e.name))
+    .map((e) => join(e.parentPath, e.name))
+    .sort();
 }
 
 const pct = (x: number): string => (100 * x).toFixed(2);
@@ -31,7 +36,7 @@ function table(m: RetrievalMetrics): string {
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'Retrieval metrics (R@1/5/10 both ways, mR; RSITMD/RSICD protocol) of a model, or a model with an adapter, on a caption file',
-  usage: 'kestrel eval --captions <file> --model <pack> [--images <folder>] [--adapter <adapter.json>] [--split test] [--format harma|karpathy|coco|jsonl] [--json]',
+  usage: 'kestrel eval --captions <file> --model <pack> [--images <folder>] [--adapter <id or adapter.json>] [--split test] [--format harma|karpathy|coco|jsonl] [--json]',
   options: { ...MODEL_OPTIONS, captions: { type: 'string' }, images: { type: 'string' }, adapter: { type: 'string' }, split: { type: 'string' }, format: { type: 'string' } },
   async run(ctx) {
     const captionsFile = ctx.values.captions;
@@ -48,10 +53,19 @@ export const evalCommand: Command = {
     const set = parseCaptions(text, path, format);
     const imagesDir = resolve((ctx.values.images as string | undefined) ?? dirname(path));
     const files = await listImages(imagesDir);
+    // --adapter: a registered version's id (its results are then stored with it), or an adapter file.
     let adapter;
+    let registered: string | undefined;
     if (typeof ctx.values.adapter === 'string') {
-      const file = resolve(ctx.values.adapter);
-      adapter = deserializeAdapter(JSON.parse(await readFile(file, 'utf8')), file);
+      const byId = join(ctx.dataDir, 'adapters', `${ctx.values.adapter}.json`);
+      if (/^[a-z0-9_-]{1,128}$/.test(ctx.values.adapter) && existsSync(byId)) {
+        registered = byId;
+        const doc = JSON.parse(await readFile(byId, 'utf8')) as { adapter: unknown };
+        adapter = deserializeAdapter(doc.adapter, byId);
+      } else {
+        const file = resolve(ctx.values.adapter);
+        adapter = deserializeAdapter(JSON.parse(await readFile(file, 'utf8')), file);
+      }
     }
     const pack = modelPack(ctx);
     ctx.stderr.write(`loading ${pack.manifest.name}…\n`);
@@ -67,7 +81,15 @@ export const evalCommand: Command = {
     } finally {
       await runtime.close();
     }
-    const out = { captions: path, images: imagesDir, model: pack.manifest.name, adapter: typeof ctx.values.adapter === 'string' ? resolve(ctx.values.adapter) : null, ...result };
+    if (registered) {
+      // The results go with the adapter version (its record's evaluations), written atomically.
+      const doc = JSON.parse(await readFile(registered, 'utf8')) as { record: { evaluations?: unknown[] } };
+      doc.record.evaluations = [...(doc.record.evaluations ?? []), { captions: path, at: new Date().toISOString(), metrics: result.metrics }];
+      const tmp = `${registered}.tmp-${process.pid}`;
+      await writeFile(tmp, JSON.stringify(doc));
+      await rename(tmp, registered);
+    }
+    const out = { captions: path, images: imagesDir, model: pack.manifest.name, adapter: registered ? ctx.values.adapter : typeof ctx.values.adapter === 'string' ? resolve(ctx.values.adapter) : null, ...result };
     if (ctx.json) printJson(ctx, out);
     else {
       const m = result.match;

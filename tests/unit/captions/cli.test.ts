@@ -114,6 +114,16 @@ describe.skipIf(!HAVE_DATA)('kestrel captions import / export', () => {
     expect(status.adapterId).toMatch(/^[a-z0-9_-]+$/);
     expect(existsSync(join(tuneData, 'adapters', `${status.adapterId}.json`))).toBe(true);
     expect(JSON.parse(readFileSync(join(tuneData, 'adapters', 'active.json'), 'utf8'))).toMatchObject({ id: status.adapterId });
+
+    // kestrel eval --adapter <id>: metrics with and without the version, stored with it.
+    const evaluated = await kestrel(['eval', '--captions', file, '--images', archiveFolder, '--model', join(tuneData, 'models', 'tiny'), '--adapter', status.adapterId!, '--json', '--data', tuneData]);
+    expect(evaluated.code, evaluated.stderr).toBe(0);
+    const ev = JSON.parse(evaluated.stdout) as { adapter: string; metrics: { mR: number }; baseMetrics: { mR: number } };
+    expect(ev.adapter).toBe(status.adapterId);
+    expect(ev.metrics.mR).toBeGreaterThanOrEqual(0);
+    expect(ev.baseMetrics.mR).toBeGreaterThanOrEqual(0);
+    const stored = JSON.parse(readFileSync(join(tuneData, 'adapters', `${status.adapterId}.json`), 'utf8')) as { record: { evaluations: { captions: string; metrics: { mR: number } }[] } };
+    expect(stored.record.evaluations.at(-1)).toMatchObject({ captions: file, metrics: { mR: ev.metrics.mR } });
   });
 
   it('refuses an export without a format or an unknown archive, with the usage line', async () => {
