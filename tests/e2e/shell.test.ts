@@ -155,9 +155,72 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(offset(4), { timeout: 10_000 }).toBeLessThan(40);
   });
 
-  it('the score cut-off hides weak hits from the list and the map at once', async () => {
-    const before = await hits().count();
+  it('edits the selected hit\'s captions with the keyboard, with history and undo, and they survive a reload', async () => {
     await page.getByRole('tab', { name: 'Results' }).click();
+    const selectedLabel = await page.getByRole('list', { name: 'Search results' }).locator('li.selected button').first().getAttribute('aria-label');
+    await page.getByRole('tab', { name: 'Captions' }).click();
+    const box = page.getByRole('textbox', { name: 'New caption for the selected chip' });
+    await box.fill('a reservoir between green fields');
+    await box.press('Enter');
+    const list = page.getByRole('list', { name: 'Captions of the selected hit' });
+    await expect.poll(() => list.innerText()).toMatch(/a reservoir between green fields[\s\S]*written by a person/);
+    await list.getByRole('button', { name: 'Edit' }).first().click();
+    const edit = page.getByRole('textbox', { name: 'Edit caption (Enter saves, Escape cancels)' });
+    await edit.fill('a dark reservoir between green fields');
+    await edit.press('Enter');
+    await expect.poll(() => list.innerText()).toMatch(/a dark reservoir/);
+    await list.getByRole('button', { name: 'Undo' }).first().click();
+    await expect.poll(() => list.innerText()).toMatch(/^a reservoir between green fields/);
+    await list.getByRole('button', { name: 'History' }).first().click();
+    expect(await list.getByRole('list', { name: 'History' }).innerText()).toMatch(/add by person[\s\S]*edit by person[\s\S]*undo by person/);
+    await page.screenshot({ path: join(artifacts, 'panel-captions.png') });
+    // After a reload the same hit shows the caption as the undo left it.
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    await searchBox().fill('water');
+    await searchBox().press('Enter');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    await page.getByRole('button', { name: selectedLabel! }).click();
+    await page.getByRole('tab', { name: 'Captions' }).click();
+    await expect.poll(() => page.getByRole('list', { name: 'Captions of the selected hit' }).innerText()).toMatch(/^a reservoir between green fields/);
+  });
+
+  it('starts a re-tune on the archive\'s captions: the chart draws, a version is registered and activated', async () => {
+    // Ten more captioned chips through the contract (the tune needs ten images).
+    const captioned = await page.evaluate(async () => {
+      const post = async (method: string, body: unknown): Promise<unknown> =>
+        (await fetch(`/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+      const words = ['water', 'forest', 'fields', 'city', 'beach', 'vegetation', 'buildings', 'road', 'sand', 'clouds'];
+      const done = new Set<string>();
+      for (const w of words) {
+        const r = (await post('search.query', { text: w, topK: 10 })) as { hits: { chipId: string }[] };
+        for (const h of r.hits.filter((x) => !done.has(x.chipId)).slice(0, 2)) {
+          await post('captions.add', { target: { chipId: h.chipId }, text: `mostly ${w}` });
+          done.add(h.chipId);
+        }
+      }
+      return done.size;
+    });
+    expect(captioned).toBeGreaterThanOrEqual(10);
+    await page.getByRole('tab', { name: 'Tuning' }).click();
+    await page.getByRole('spinbutton', { name: 'Epochs' }).fill('6');
+    await page.getByRole('button', { name: 'Start re-tune' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /epoch/ }).first().innerText(), { timeout: 30_000 }).toMatch(/running|done/);
+    const chart = page.getByRole('img', { name: 'Training loss and validation mR per epoch' });
+    await expect.poll(async () => ((await chart.locator('polyline.loss').getAttribute('points')) ?? '').split(' ').length, { timeout: 60_000 }).toBeGreaterThan(1);
+    const versions = page.getByRole('table', { name: 'Adapter versions' });
+    await expect.poll(() => versions.getByRole('row').count(), { timeout: 60_000 }).toBe(2);
+    await versions.getByRole('button', { name: 'Activate' }).click();
+    await expect.poll(() => versions.getByRole('button', { name: 'Deactivate' }).count()).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'panel-tuning.png') });
+  });
+
+  it('the score cut-off hides weak hits from the list and the map at once', async () => {
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await searchBox().fill('water');
+    await searchBox().press('Enter');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    const before = await hits().count();
     await page.getByRole('slider', { name: 'Score cut-off' }).fill('3');
     await expect.poll(() => hits().count()).toBeLessThan(before);
     const shown = await hits().count();

@@ -1,1 +1,1 @@
-export type Tab = 'Results' | 'Archives' | 'Models' | 'Settings' | 'About';
+export type Tab = 'Results' | 'Captions' | 'Archives' | 'Models' | 'Tuning' | 'Settings';
