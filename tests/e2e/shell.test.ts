@@ -20,7 +20,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   let page: Page;
   const offOrigin: string[] = [];
   const problems: string[] = [];
-  const searchBox = (): ReturnType<Page['getByRole']> => page.getByRole('searchbox', { name: 'Search the archive by description' });
+  const searchBox = (): ReturnType<Page['getByRole']> => page.getByRole('combobox', { name: 'Search the archive by description' });
   const hits = (): ReturnType<Page['locator']> => page.getByRole('list', { name: 'Search results' }).getByRole('listitem');
 
   beforeAll(async () => {
@@ -225,6 +225,11 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(() => hits().count()).toBeLessThan(before);
     const shown = await hits().count();
     await expect.poll(() => page.locator('.leaflet-tooltip.rank').count()).toBe(shown);
+  });
+
+  it('remembers the queries in a search history offered by the search box', async () => {
+    expect(await page.locator('#search-history option[value="water"]').count()).toBe(1);
+    expect(await searchBox().getAttribute('list')).toBe('search-history');
   });
 
   it('persists a setting through the engine: dark theme survives a reload', async () => {
