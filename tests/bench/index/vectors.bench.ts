@@ -4,7 +4,8 @@
  * over float32 in memory (the baseline, same run), with recall@10 of the approximate path, index
  * build time, and memory and disk per million vectors.
  *
- *   npx tsx tests/bench/index/vectors.bench.ts [N …]        default: 100000 1000000
+ *   npx tsx tests/bench/index/vectors.bench.ts [N …] [--exact-only]   default: 100000 1000000
+ *   (--exact-only skips the graph: the exact path against the baseline, quickly, at large sizes)
  *
  * Prints a table; writes tests/artifacts/bench/index-vectors.json.
  */
@@ -16,6 +17,8 @@ import { rng, unitVectors } from '../../helpers/vectors.js';
 
 const DIM = 512;
 const QUERIES = 100;
+/** --exact-only: no graph (a quick run of the exact path against the baseline at large sizes). */
+const exactOnly = process.argv.includes('--exact-only');
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 if (sizes.length === 0) sizes.push(100_000, 1_000_000);
 
@@ -95,8 +98,8 @@ for (const n of sizes) {
       await store.commit();
     }
     const t0 = performance.now();
-    await store.updateIndex();
-    const buildSeconds = (performance.now() - t0) / 1000;
+    if (!exactOnly) await store.updateIndex();
+    const buildSeconds = exactOnly ? NaN : (performance.now() - t0) / 1000;
     const search = await VectorStore.open(dir, DIM, { exactThreshold: 0 });
     const next = rng(n);
     const queries: Float32Array[] = [];
@@ -121,8 +124,8 @@ for (const n of sizes) {
     const exactQueries = Math.min(QUERIES, n > 200_000 ? 10 : QUERIES);
     for (let q = 0; q < QUERIES; q++) {
       let t = performance.now();
-      const approx = await search.search(queries[q]!, 10);
-      approxT.push(performance.now() - t);
+      const approx = exactOnly ? [] : await search.search(queries[q]!, 10);
+      if (!exactOnly) approxT.push(performance.now() - t);
       if (q < exactQueries) {
         t = performance.now();
         const exact = await search.search(queries[q]!, 10, { exact: true });
@@ -135,7 +138,7 @@ for (const n of sizes) {
         }
       }
     }
-    const disk = statSync(join(dir, 'vectors.f16')).size + statSync(join(dir, 'rows.bin')).size + statSync(join(dir, 'hnsw.usearch')).size;
+    const disk = statSync(join(dir, 'vectors.f16')).size + statSync(join(dir, 'rows.bin')).size + (exactOnly ? 0 : statSync(join(dir, 'hnsw.usearch')).size);
     const rss = process.memoryUsage().rss - rss0 - (all ? all.byteLength : 0);
     results.push({
       n,
@@ -143,9 +146,9 @@ for (const n of sizes) {
       baselineP95: baseT.length ? pct(baseT, 95) : NaN,
       exactP50: pct(exactT, 50),
       exactP95: pct(exactT, 95),
-      approxP50: pct(approxT, 50),
-      approxP95: pct(approxT, 95),
-      recallAt10: found / (exactQueries * 10),
+      approxP50: exactOnly ? NaN : pct(approxT, 50),
+      approxP95: exactOnly ? NaN : pct(approxT, 95),
+      recallAt10: exactOnly ? NaN : found / (exactQueries * 10),
       buildSeconds,
       diskMiBPerMillion: (mib(disk) * 1e6) / n,
       rssMiBPerMillion: (mib(Math.max(0, rss)) * 1e6) / n,
