@@ -1,26 +1,12 @@
 /** The `kestrel` command, run as a real child process on the sources (through tsx). */
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/tmp.js';
+import { kestrel } from '../helpers/cli.js';
 
 const root = new URL('../..', import.meta.url).pathname;
-const run = promisify(execFile);
 
-async function kestrel(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(root, 'app/cli/index.ts'), ...args], {
-      cwd: root,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('kestrel CLI', () => {
   let dir: { path: string; remove(): Promise<void> };

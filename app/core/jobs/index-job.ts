@@ -90,6 +90,23 @@ export function liveSlots(meta: IndexMeta, scenes: SceneRecord[]): Map<number, S
 
 type Control = 'run' | 'pause' | 'cancel';
 
+/** The status of a job that has not run (yet, or in this process). */
+export function idleStatus(archiveId: string, model: string): IndexStatus {
+  return {
+    archiveId,
+    model,
+    state: 'idle',
+    scenes: { total: 0, done: 0, failed: 0 },
+    chips: { done: 0, estimatedTotal: null },
+    chipsPerSecond: 0,
+    etaSeconds: null,
+    currentFile: null,
+    rows: 0,
+    problems: [],
+    error: null,
+  };
+}
+
 export class IndexJob {
   private control: Control = 'run';
   private worker: Worker | undefined;
@@ -97,19 +114,7 @@ export class IndexJob {
   private lastEmit = 0;
 
   constructor(private readonly o: IndexJobOptions) {
-    this.state = {
-      archiveId: o.archiveId,
-      model: o.modelId,
-      state: 'idle',
-      scenes: { total: 0, done: 0, failed: 0 },
-      chips: { done: 0, estimatedTotal: null },
-      chipsPerSecond: 0,
-      etaSeconds: null,
-      currentFile: null,
-      rows: 0,
-      problems: [],
-      error: null,
-    };
+    this.state = idleStatus(o.archiveId, o.modelId);
   }
 
   status(): IndexStatus {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { KestrelError, type IndexStatus } from '../../contract/index.js';
 import type { Catalog, JobRecord } from '../catalog/index.js';
 import type { PreprocessSpec } from '../model/index.js';
-import { IndexJob, type Embedder, type IndexJobOptions } from './index-job.js';
+import { IndexJob, idleStatus, type Embedder, type IndexJobOptions } from './index-job.js';
 
 export { IndexJob, emptyMeta, isIndexMeta, liveSlots, type IndexMeta, type Slot, type Embedder, type IndexJobOptions } from './index-job.js';
 
@@ -147,16 +147,8 @@ export class IndexJobs {
     const last = this.last.get(this.key(archiveId, model));
     if (last) return last;
     return {
-      archiveId,
-      model,
+      ...idleStatus(archiveId, model),
       state: record?.state ?? 'idle',
-      scenes: { total: 0, done: 0, failed: 0 },
-      chips: { done: 0, estimatedTotal: null },
-      chipsPerSecond: 0,
-      etaSeconds: null,
-      currentFile: null,
-      rows: 0,
-      problems: [],
       error: record?.error ? { code: 'io_error', ...record.error } : null,
     };
   }

@@ -3,27 +3,16 @@
  * shared captioned images (linked, never copied): matching, idempotent re-import, and a round trip
  * through the catalog into every format and back into a fresh data folder.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCaptions } from '../../../app/core/captions/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 import { HAVE_DATA, REPO, SHARED, SKIP_REASON } from '../search/fixture.js';
+import { kestrel } from '../../helpers/cli.js';
 
-const run = promisify(execFile);
 
-async function kestrel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(REPO, 'app/cli/index.ts'), ...args], { cwd: REPO });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 interface ManifestEntry {
   file: string;
@@ -99,7 +88,7 @@ describe.skipIf(!HAVE_DATA)('kestrel captions import / export', () => {
     // The archive indexed with an installed pack (the tiny random fixture model), then tuned on its captions.
     const tuneData = join(dir.path, 'tune-data');
     await mkdir(join(tuneData, 'models'), { recursive: true });
-    await run('cp', ['-r', join(REPO, 'tests', 'fixtures', 'model', 'packs', 'tiny-gelu'), join(tuneData, 'models', 'tiny')]);
+    await cp(join(REPO, 'tests', 'fixtures', 'model', 'packs', 'tiny-gelu'), join(tuneData, 'models', 'tiny'), { recursive: true });
     const indexed = await kestrel(['index', archiveFolder, '--model', 'tiny', '--data', tuneData, '--json']);
     expect(indexed.code, indexed.stderr).toBe(0);
     const file = join(dir.path, 'tune-caps.json');

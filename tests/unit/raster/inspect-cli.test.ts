@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { HAVE_DATA, REPO, SKIP_REASON, gdalRasters, geotiff } from './data.js';
+import { HAVE_DATA, SKIP_REASON, gdalRasters, geotiff } from './data.js';
+import { kestrel } from '../../helpers/cli.js';
 
-const run = promisify(execFile);
 
-/** Runs the CLI from source, as `npx tsx app/cli/index.ts …` does. */
-async function kestrel(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', join(REPO, 'app/cli/index.ts'), ...args], { cwd: REPO });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe.skipIf(!HAVE_DATA)(`kestrel inspect ${HAVE_DATA ? '' : SKIP_REASON}`, () => {
   it('prints the description as JSON with crs, bands, dtype, overviews and the GeoJSON footprint', async () => {
