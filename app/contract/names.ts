@@ -30,6 +30,7 @@ export const METHOD_NAMES = [
   'captions.delete',
   'captions.undo',
   'captions.history',
+  'captions.queue',
   'tune.start',
   'tune.cancel',
   'adapters.list',

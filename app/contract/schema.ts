@@ -320,6 +320,30 @@ export const AdapterSummary = z.object({
 });
 export type AdapterSummary = z.infer<typeof AdapterSummary>;
 
+/** A chip in an annotation walk: where it is, and (least-confident walk) the bank caption that fits it best. */
+export const AnnotationItem = SearchHit.extend({
+  /** Calibrated score of the best-fitting bank caption: low means no caption stands out (the model is unsure); null in the uncaptioned walk. */
+  confidence: z.number().nullable(),
+  /** The bank caption that fits the chip best (least-confident walk), offered to accept. */
+  suggestion: z.string().nullable(),
+});
+export type AnnotationItem = z.infer<typeof AnnotationItem>;
+
+export const AnnotationQueue = z.object({
+  model: z.string(),
+  mode: z.enum(['uncaptioned', 'uncertain']),
+  /** The next chips to caption, in walking order (rank = position in this page). */
+  items: z.array(AnnotationItem),
+  /** Chips of the walk left after the ones looked at for this page. */
+  remaining: z.number().int().nonnegative(),
+  /** Chips looked at for this page (the least-confident walk ranks at most 2,000 per page). */
+  scanned: z.number().int().nonnegative(),
+  /** Pass as `after` for the next page; null at the end. */
+  next: z.number().int().nullable(),
+  bankSize: z.number().int(),
+});
+export type AnnotationQueue = z.infer<typeof AnnotationQueue>;
+
 export const methods = {
   'app.info': { input: Empty, output: AppInfo },
   'settings.get': { input: Empty, output: Settings },
@@ -380,6 +404,22 @@ export const methods = {
   /** Reverts the caption's last change still in effect; the undo is itself a change in the history. */
   'captions.undo': { input: CaptionId, output: CaptionInfo },
   'captions.history': { input: CaptionId, output: z.object({ caption: CaptionInfo, changes: z.array(CaptionChangeInfo) }) },
+  /**
+   * Chips to caption next, for the annotation mode: those with no caption yet (in archive order), or
+   * those the model is least sure how to describe (no caption written by a person; least confident first).
+   */
+  'captions.queue': {
+    input: z
+      .object({
+        archiveId: OpaqueId,
+        mode: z.enum(['uncaptioned', 'uncertain']),
+        levels: z.array(z.number().int().min(0).max(30)).max(31).optional(),
+        limit: z.number().int().min(1).max(200).optional(),
+        after: z.number().int().min(0).optional(),
+      })
+      .strict(),
+    output: AnnotationQueue,
+  },
   /** Tunes an adapter on the archive's captions (active model), in the background; tune.progressed reports each epoch. */
   'tune.start': {
     input: z.object({ archiveId: OpaqueId, epochs: z.number().int().min(1).max(200).optional() }).strict(),

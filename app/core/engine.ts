@@ -20,6 +20,27 @@ import type { Asset } from './host-protocol.js';
 /** Chip thumbnails' side in pixels. */
 const THUMB_SIZE = 160;
 
+/** Chips ranked per call of the least-confident annotation walk (each is compared with the whole caption bank). */
+const QUEUE_SCAN = 2000;
+
+/** A chip's similarity to every caption of the bank, with their mean and standard deviation (to calibrate). */
+function bankSimilarities(vector: Float32Array, bank: Float32Array, dim: number): { sims: Float64Array; mean: number; std: number } {
+  const n = bank.length / dim;
+  const sims = new Float64Array(n);
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < n; i++) {
+    let dot = 0;
+    for (let d = 0; d < dim; d++) dot += vector[d]! * bank[i * dim + d]!;
+    sims[i] = dot;
+    sum += dot;
+    sq += dot * dot;
+  }
+  const mean = sum / n;
+  const std = n > 1 ? Math.sqrt(Math.max(1e-12, (sq - n * mean * mean) / (n - 1))) : 1;
+  return { sims, mean, std };
+}
+
 export interface EngineOptions {
   /** The data folder (catalog, settings, vectors, adapters). Created if missing. */
   dataDir: string;
@@ -275,20 +296,65 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       const texts = await captions.captions();
       if (texts.length === 0) return { captions: [], bankSize: 0 };
       const bank = await captions.embeddings(m.id, m.dim, (t) => m.runtime.embedTexts(t));
-      const sims = new Float64Array(texts.length);
-      let sum = 0;
-      let sq = 0;
-      for (let i = 0; i < texts.length; i++) {
-        let dot = 0;
-        for (let d = 0; d < m.dim; d++) dot += ref.vector[d]! * bank[i * m.dim + d]!;
-        sims[i] = dot;
-        sum += dot;
-        sq += dot * dot;
-      }
-      const mean = sum / texts.length;
-      const std = texts.length > 1 ? Math.sqrt(Math.max(1e-12, (sq - texts.length * mean * mean) / (texts.length - 1))) : 1;
+      const { sims, mean, std } = bankSimilarities(ref.vector, bank, m.dim);
       const order = [...sims.keys()].sort((a, b) => sims[b]! - sims[a]!).slice(0, topK ?? 5);
       return { captions: order.map((i) => ({ text: texts[i]!, similarity: sims[i]!, score: (sims[i]! - mean) / std })), bankSize: texts.length };
+    },
+    'captions.queue': async ({ archiveId, mode, levels, limit, after }) => {
+      knownArchive(archiveId);
+      const m = await activeModel();
+      const texts = await captions.captions();
+      if (mode === 'uncertain' && texts.length === 0) {
+        throw new KestrelError({
+          code: 'invalid_input',
+          message: 'The least-confident walk ranks chips by how well the caption bank describes them, and the caption bank is empty.',
+          hint: 'Import a caption bank first (Captions panel), or walk the uncaptioned chips.',
+        });
+      }
+      // Chips already described are left out: any caption in the uncaptioned walk, one written by a person in the other.
+      const done = new Set<string>();
+      for (const c of await captionStore.list(archiveId)) {
+        if ('chipId' in c.target && (mode === 'uncaptioned' || c.provenance === 'person')) done.add(c.target.chipId);
+      }
+      const rows = (await search.chipRows(archiveId, m.id, levels)).filter((r) => r.row > (after ?? -1) && !done.has(r.chipId));
+      const want = limit ?? 50;
+      if (mode === 'uncaptioned') {
+        const page = rows.slice(0, want);
+        const items = [];
+        for (const [i, r] of page.entries()) {
+          const hit = await search.hitOf(archiveId, m.id, r.row, i + 1, 0, 0);
+          if (hit) items.push({ ...hit, confidence: null, suggestion: null });
+        }
+        return { model: m.id, mode, items, remaining: rows.length - page.length, scanned: page.length, next: page.length < rows.length ? page.at(-1)!.row : null, bankSize: texts.length };
+      }
+      // Least confident first, among the next QUEUE_SCAN chips: confidence is the calibrated score of the
+      // bank caption that fits a chip best (how far it stands out from the rest of the bank).
+      const bank = await captions.embeddings(m.id, m.dim, (t) => m.runtime.embedTexts(t));
+      const scanned = rows.slice(0, QUEUE_SCAN);
+      const rated: { row: number; confidence: number; similarity: number; best: number }[] = [];
+      for (const r of scanned) {
+        const v = await search.rowVector(archiveId, m.id, r.row);
+        if (!v) continue;
+        const { sims, mean, std } = bankSimilarities(v, bank, m.dim);
+        let best = 0;
+        for (let i = 1; i < sims.length; i++) if (sims[i]! > sims[best]!) best = i;
+        rated.push({ row: r.row, confidence: (sims[best]! - mean) / std, similarity: sims[best]!, best });
+      }
+      rated.sort((a, b) => a.confidence - b.confidence);
+      const items = [];
+      for (const [i, r] of rated.slice(0, want).entries()) {
+        const hit = await search.hitOf(archiveId, m.id, r.row, i + 1, r.confidence, r.similarity);
+        if (hit) items.push({ ...hit, confidence: r.confidence, suggestion: texts[r.best]! });
+      }
+      return {
+        model: m.id,
+        mode,
+        items,
+        remaining: rows.length - scanned.length,
+        scanned: scanned.length,
+        next: scanned.length < rows.length ? scanned.at(-1)!.row : null,
+        bankSize: texts.length,
+      };
     },
     'captions.importBank': ({ file }) => captions.import(file),
     ...tuning.handlers,

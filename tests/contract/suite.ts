@@ -239,6 +239,63 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect((await t.client.call('search.query', { text: 'x' })).hits).toEqual([]);
     });
 
+    it.skipIf(!haveData)('captions.queue walks uncaptioned chips in pages, and the least-confident ones by the caption bank', { timeout: 90_000 }, async () => {
+      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
+      await t.client.call('models.activate', { id: 'tiny-g' });
+      const imagery = join(dir.path, 'imagery');
+      await mkdir(imagery);
+      await symlink(join(sharedData, 'geotiff', 'rio-tiler', 'cog_rgb.tif'), join(imagery, 'cog_rgb.tif'));
+      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      const { archive } = await t.client.call('archives.add', { roots: [imagery] });
+      await t.client.call('index.start', { archiveId: archive.id });
+      await expect.poll(async () => (await t.client.call('index.status', { archiveId: archive.id }))[0]?.state, { timeout: 60_000 }).toBe('done');
+      const rows = (await t.client.call('index.status', { archiveId: archive.id }))[0]!.rows;
+
+      // The uncaptioned walk: every chip once, in pages, each with its scene and window.
+      const seen: string[] = [];
+      let after: number | undefined;
+      for (let page = 0; page < rows; page++) {
+        const q = await t.client.call('captions.queue', { archiveId: archive.id, mode: 'uncaptioned', limit: 3, ...(after !== undefined ? { after } : {}) });
+        expect(q.items.length).toBeLessThanOrEqual(3);
+        for (const item of q.items) {
+          expect(item.confidence).toBeNull();
+          expect(item.polygon === null).toBe(item.path.endsWith('ucm_1.tif'));
+        }
+        seen.push(...q.items.map((i) => i.chipId));
+        if (q.next === null) break;
+        after = q.next;
+      }
+      expect(seen).toHaveLength(rows);
+      expect(new Set(seen).size).toBe(rows);
+
+      // A captioned chip leaves the uncaptioned walk.
+      await t.client.call('captions.add', { target: { chipId: seen[0]! }, text: 'green trees' });
+      const fresh = await t.client.call('captions.queue', { archiveId: archive.id, mode: 'uncaptioned', limit: 200 });
+      expect(fresh.items.map((i) => i.chipId)).toEqual(seen.slice(1));
+      expect(fresh).toMatchObject({ remaining: 0, next: null });
+
+      // The least-confident walk needs a caption bank, and says so.
+      const empty = await rejection(t.client.call('captions.queue', { archiveId: archive.id, mode: 'uncertain' }));
+      expect(empty).toMatchObject({ code: 'invalid_input', hint: expect.stringMatching(/Import a caption bank/) });
+      const bankFile = join(dir.path, 'bank.txt');
+      await writeFile(bankFile, ['many buildings and a road', 'a river with green trees', 'a parking lot with cars', 'white sand beach', 'a baseball field'].join('\n'));
+      await t.client.call('captions.importBank', { file: bankFile });
+      // A chip with only an accepted suggestion stays in that walk; one a person described does not.
+      await t.client.call('captions.add', { target: { chipId: seen[1]! }, text: 'a baseball field', provenance: 'suggested' });
+      const unsure = await t.client.call('captions.queue', { archiveId: archive.id, mode: 'uncertain', limit: 200 });
+      expect(unsure.items.map((i) => i.chipId).sort()).toEqual(seen.slice(1).sort());
+      const confidences = unsure.items.map((i) => i.confidence!);
+      expect(confidences).toEqual([...confidences].sort((a, b) => a - b));
+      // The confidence is the calibrated score of the chip's best bank caption, as search.suggestCaptions ranks them.
+      for (const item of [unsure.items[0]!, unsure.items.at(-1)!]) {
+        const best = (await t.client.call('search.suggestCaptions', { chipId: item.chipId, topK: 1 })).captions[0]!;
+        expect(item.suggestion).toBe(best.text);
+        expect(item.confidence!).toBeCloseTo(best.score, 6);
+      }
+      await expect(t.client.call('captions.queue', { archiveId: 'nosuch', mode: 'uncaptioned' })).rejects.toMatchObject({ code: 'not_found' });
+      await expect(t.client.call('captions.queue', { archiveId: archive.id, mode: 'everything' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
     it.skipIf(!haveData)('captions.add/edit/delete/undo keep a full history, validate their input, survive a restart and go with their archive', async () => {
       const imagery = join(dir.path, 'imagery');
       await mkdir(imagery);

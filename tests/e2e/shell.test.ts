@@ -6,12 +6,15 @@
  * tests/artifacts/.
  */
 import { cp, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { desktopAvailability } from '../../app/cli/commands/start.js';
 import { tempDir } from '../helpers/tmp.js';
 import { artifacts, launchChromium, requireBuild, startKestrel, type Started } from './helpers.js';
+
+/** The shared real data, read in place (never copied). */
+const sharedData = resolve(new URL('../../..', import.meta.url).pathname, 'shared', 'data');
 
 describe('the app in Chromium, served by `kestrel start` without a desktop', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -22,6 +25,20 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   const problems: string[] = [];
   const searchBox = (): ReturnType<Page['getByRole']> => page.getByRole('combobox', { name: 'Search the archive by description' });
   const hits = (): ReturnType<Page['locator']> => page.getByRole('list', { name: 'Search results' }).getByRole('listitem');
+  /**
+   * Where the map centres what it frames: the middle of the part not under the search bar (100 px)
+   * and the open side panel (416 px).
+   */
+  const frameCentre = (map: { x: number; y: number; width: number; height: number }): { x: number; y: number } => ({
+    x: map.x + (map.width - 416) / 2,
+    y: map.y + (map.height + 100) / 2,
+  });
+  /** Every scene tile the map asked for has arrived (for screenshots of the imagery). */
+  const tilesLoaded = (): Promise<boolean> =>
+    page.evaluate(() => {
+      const tiles = [...document.querySelectorAll('.scene-tiles img')];
+      return tiles.length > 0 && tiles.every((t) => t.classList.contains('leaflet-tile-loaded'));
+    });
 
   beforeAll(async () => {
     requireBuild();
@@ -145,10 +162,12 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const map = (await page.locator('.leaflet-container').boundingBox())!;
     const offset = (rank: number) => async (): Promise<number> => {
       const label = (await page.locator('.leaflet-tooltip.rank', { hasText: new RegExp(`^#${rank}$`) }).boundingBox())!;
-      return Math.hypot(label.x + label.width / 2 - (map.x + map.width / 2), label.y + label.height / 2 - (map.y + map.height / 2));
+      const c = frameCentre(map);
+      return Math.hypot(label.x + label.width / 2 - c.x, label.y + label.height / 2 - c.y);
     };
     await hits().nth(2).getByRole('button').first().click();
     await expect.poll(offset(3), { timeout: 10_000 }).toBeLessThan(40);
+    await expect.poll(tilesLoaded, { timeout: 20_000 }).toBe(true);
     await page.screenshot({ path: join(artifacts, 'map-hit.png') });
     await page.locator('.leaflet-container').click({ position: { x: 600, y: 690 } });
     await page.keyboard.press('j');
@@ -183,6 +202,124 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await page.getByRole('button', { name: selectedLabel! }).click();
     await page.getByRole('tab', { name: 'Captions' }).click();
     await expect.poll(() => page.getByRole('list', { name: 'Captions of the selected hit' }).innerText()).toMatch(/^a reservoir between green fields/);
+  });
+
+  it('draws a search area on the map: only hits inside it, shown as a dashed box; clearing it brings the rest back', async () => {
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await searchBox().fill('water');
+    await searchBox().press('Enter');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    const all = await hits().count();
+    // Frame every hit, then drag a box over the left half of the map's free area.
+    await page.getByRole('button', { name: 'Fit map to hits' }).click();
+    await page.getByRole('button', { name: 'Draw area' }).click();
+    expect(await page.getByRole('group', { name: 'Search filters' }).innerText()).toMatch(/Drag a box on the map/);
+    const map = (await page.locator('.leaflet-container').boundingBox())!;
+    const from = { x: map.x + 60, y: map.y + 130 };
+    const to = { x: map.x + 470, y: map.y + 690 };
+    await page.mouse.move(from.x, from.y);
+    await page.mouse.down();
+    await page.mouse.move((from.x + to.x) / 2, (from.y + to.y) / 2, { steps: 4 });
+    await page.mouse.move(to.x, to.y, { steps: 4 });
+    await page.mouse.up();
+    const filters = page.getByRole('group', { name: 'Search filters' });
+    await expect.poll(() => filters.innerText()).toMatch(/Area: /);
+    await expect.poll(() => page.locator('path.area').count()).toBe(1);
+    // The search ran again with the area: fewer hits, and every hit's outline centre lies inside the box.
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeLessThan(all);
+    expect(await hits().count()).toBeGreaterThan(0);
+    // Once the map has settled on the new hits (it frames them), every rank label lies inside the box.
+    const labelsInside = async (): Promise<boolean> => {
+      const box = (await page.locator('path.area').boundingBox())!;
+      const labels = await page.locator('.leaflet-tooltip.rank').all();
+      if (labels.length !== (await hits().count())) return false;
+      for (const label of labels) {
+        const b = (await label.boundingBox())!;
+        const [cx, cy] = [b.x + b.width / 2, b.y + b.height / 2];
+        if (cx < box.x - 2 || cx > box.x + box.width + 2 || cy < box.y - 2 || cy > box.y + box.height + 2) return false;
+      }
+      return true;
+    };
+    await expect.poll(labelsInside, { timeout: 10_000 }).toBe(true);
+    await page.screenshot({ path: join(artifacts, 'map-search-area.png') });
+    await filters.getByRole('button', { name: 'Clear the search area' }).click();
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
+    expect(await page.locator('path.area').count()).toBe(0);
+    // The scale filter: native-resolution chips only.
+    await filters.getByRole('combobox', { name: 'Chip scale' }).selectOption('0');
+    await expect.poll(async () => (await hits().allInnerTexts()).every((t) => t.includes('level 0')), { timeout: 30_000 }).toBe(true);
+    await filters.getByRole('combobox', { name: 'Chip scale' }).selectOption('any');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
+  });
+
+  it('accepts a suggested caption with "a", then walks the least-confident chips one by one in the annotation mode', async () => {
+    // A caption bank from the shared data (the Sydney captions), imported through the contract.
+    const bank = join(sharedData, 'captions', 'sydney.karpathy.json');
+    const imported = await page.evaluate(async (file) => {
+      const r = await fetch('/api/captions.importBank', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ file }) });
+      return (await r.json()) as { bankSize: number };
+    }, bank);
+    expect(imported.bankSize).toBeGreaterThan(100);
+    await hits().nth(1).getByRole('button').first().click();
+    await page.getByRole('tab', { name: 'Captions' }).click();
+    const suggested = page.getByRole('list', { name: 'Suggested captions' });
+    await expect.poll(() => suggested.getByRole('listitem').count(), { timeout: 30_000 }).toBe(3);
+    const top = (await suggested.getByRole('listitem').first().innerText()).replace(/\s*\([-\d.]+\)\s*Accept \(a\)\s*$/, '');
+    await page.locator('.leaflet-container').click({ position: { x: 600, y: 690 } });
+    await page.keyboard.press('a');
+    const list = page.getByRole('list', { name: 'Captions of the selected hit' });
+    await expect.poll(() => list.innerText()).toContain(top);
+    expect(await list.innerText()).toMatch(/suggested/);
+
+    // The annotation mode: the least-confident walk, one chip at a time; the map outlines the chip.
+    await page.getByRole('button', { name: 'Annotate' }).click();
+    await page.getByRole('radio', { name: /Least confident first/ }).check();
+    await page.getByRole('button', { name: 'Start annotating' }).click();
+    const where = page.getByRole('status').filter({ hasText: /^Chip \d+ of \d+/ });
+    await expect.poll(() => where.innerText(), { timeout: 30_000 }).toMatch(/^Chip 1 of \d+/);
+    await expect.poll(() => page.locator('path.focus').count()).toBe(1);
+    // The map flies to the chip: its outline ends up in the middle of the map.
+    const map = (await page.locator('.leaflet-container').boundingBox())!;
+    const offCentre = async (): Promise<number> => {
+      const b = (await page.locator('path.focus').boundingBox())!;
+      const c = frameCentre(map);
+      return Math.hypot(b.x + b.width / 2 - c.x, b.y + b.height / 2 - c.y);
+    };
+    await expect.poll(offCentre, { timeout: 10_000 }).toBeLessThan(40);
+    await expect.poll(tilesLoaded, { timeout: 20_000 }).toBe(true);
+    await expect.poll(() => page.getByRole('img', { name: 'Chip 1' }).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    await page.screenshot({ path: join(artifacts, 'panel-annotate.png') });
+    // Type a caption: Enter saves it and moves on.
+    const box = page.getByRole('textbox', { name: 'Caption for this chip' });
+    await box.fill('a lake with a dark shore');
+    await box.press('Enter');
+    await expect.poll(() => where.innerText()).toMatch(/^Chip 2 of \d+ .*· 1 captioned/);
+    // Accept a suggestion with its number, skip with the arrow key, and go back.
+    await page.locator('.leaflet-container').click({ position: { x: 600, y: 690 } });
+    await expect.poll(() => page.getByRole('list', { name: 'Suggested captions' }).getByRole('listitem').count(), { timeout: 30_000 }).toBe(3);
+    await page.keyboard.press('2');
+    await expect.poll(() => where.innerText()).toMatch(/^Chip 3 of \d+ .*· 2 captioned/);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(() => where.innerText()).toMatch(/^Chip 4 of/);
+    await page.keyboard.press('ArrowLeft');
+    await page.keyboard.press('ArrowLeft');
+    await expect.poll(() => where.innerText()).toMatch(/^Chip 2 of/);
+    expect(await page.getByRole('group', { name: 'Chip to caption' }).innerText()).toMatch(/✓/);
+    // The walk survives a look at another tab.
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await page.getByRole('tab', { name: 'Captions' }).click();
+    await expect.poll(() => where.innerText()).toMatch(/^Chip 2 of/);
+    // What was captioned is in the catalog, written by a person or accepted from the bank.
+    const captions = await page.evaluate(async () => {
+      const r = await fetch('/api/captions.list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      return ((await r.json()) as { text: string; provenance: string }[]).map((c) => `${c.provenance}: ${c.text}`);
+    });
+    expect(captions).toContain('person: a lake with a dark shore');
+    expect(captions.filter((c) => c.startsWith('suggested: '))).toHaveLength(2);
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.getByRole('button', { name: 'Start annotating' }).count()).toBe(1);
+    expect(await page.locator('path.focus').count()).toBe(0);
+    await page.getByRole('button', { name: 'Selected hit' }).click();
   });
 
   it('starts a re-tune on the archive\'s captions: the chart draws, a version is registered and activated', async () => {

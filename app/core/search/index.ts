@@ -360,6 +360,48 @@ export class SearchService {
     return { model: modelId, adapter: adapter?.id ?? null, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
   }
 
+  /** An archive's live chips under a model, in row order, optionally of some levels only: what annotation walks. */
+  async chipRows(archiveId: string, modelId: string, levels?: number[]): Promise<{ row: number; chipId: string; level: number }[]> {
+    const h = await this.handle(archiveId, modelId);
+    if (!h) return [];
+    const live = liveSlots(h.meta, await this.catalog.scenes(archiveId));
+    const want = levels ? new Set(levels) : undefined;
+    const out: { row: number; chipId: string; level: number }[] = [];
+    for (let r = 0; r < h.slotOf.length; r++) {
+      if (!live.has(h.slotOf[r]!) || (want && !want.has(h.levelOf[r]!))) continue;
+      out.push({ row: r, chipId: chipIdOf(archiveId, modelId, r), level: h.levelOf[r]! });
+    }
+    return out;
+  }
+
+  /** A chip of the store as a hit (rank, score and similarity as the caller ranked it); undefined once its scene is gone. */
+  async hitOf(archiveId: string, modelId: string, row: number, rank: number, score: number, similarity: number): Promise<SearchHit | undefined> {
+    const h = await this.handle(archiveId, modelId);
+    if (!h || row >= h.slotOf.length) return undefined;
+    const rec = liveSlots(h.meta, await this.catalog.scenes(archiveId)).get(h.slotOf[row]!);
+    if (!rec) return undefined;
+    const w = h.windows.subarray(4 * row, 4 * row + 4);
+    return {
+      rank,
+      chipId: chipIdOf(archiveId, modelId, row),
+      sceneId: rec.id,
+      archiveId,
+      path: rec.path,
+      level: h.levelOf[row]!,
+      window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! },
+      score,
+      similarity,
+      polygon: await this.polygonOf(rec, w[0]!, w[1]!, w[2]!, w[3]!),
+      merged: 0,
+    };
+  }
+
+  /** A chip's stored (base) embedding by row. */
+  async rowVector(archiveId: string, modelId: string, row: number): Promise<Float32Array | undefined> {
+    const h = await this.handle(archiveId, modelId);
+    return h && row < h.store.count ? h.store.vector(row) : undefined;
+  }
+
   /** Resolves a chip id to its store and row; the model must be the one the chip was made with. */
   async chip(chipId: string, modelId: string): Promise<{ ref: ChipRef; vector: Float32Array }> {
     const p = parseChipId(chipId);
