@@ -23,6 +23,7 @@ export default defineConfig({
           'workers/tiles': resolve(root, 'app/workers/tiles.ts'),
           'workers/tune': resolve(root, 'app/workers/tune.ts'),
           'workers/chips': resolve(root, 'app/workers/chips.ts'),
+          'workers/import': resolve(root, 'app/workers/import.ts'),
         },
       },
     },

@@ -11,6 +11,9 @@ export const METHOD_NAMES = [
   'models.list',
   'models.status',
   'models.activate',
+  'models.import',
+  'models.importCancel',
+  'models.imports',
   'archives.add',
   'archives.scan',
   'archives.remove',
@@ -36,7 +39,7 @@ export const METHOD_NAMES = [
   'adapters.list',
   'adapters.activate',
 ] as const;
-export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'index.progressed', 'archives.scanned', 'captions.changed', 'tune.progressed'] as const;
+export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'models.importProgressed', 'index.progressed', 'archives.scanned', 'captions.changed', 'tune.progressed'] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

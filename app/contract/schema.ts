@@ -251,6 +251,35 @@ export const ModelsStatus = z.object({
 });
 export type ModelsStatus = z.infer<typeof ModelsStatus>;
 
+/** The checkpoint importer's phases, in the order a run goes through them (`hash` runs beside the others and is reported at the start and the end). */
+export const ImportPhase = z.enum(['hash', 'check', 'image', 'text', 'verify', 'done']);
+
+export const ImportState = z.enum(['running', 'done', 'cancelled', 'failed']);
+
+/** A checkpoint import's progress; the same shape in models.import's answer, models.imports and the models.importProgressed event. */
+export const ImportStatus = z.object({
+  jobId: OpaqueId,
+  /** The checkpoint file being imported (absolute path on the machine running the engine). */
+  file: z.string(),
+  state: ImportState,
+  /** Where the importer is: hashing, checking the weights, writing image.onnx / text.onnx, loading the pack once, done. */
+  phase: ImportPhase,
+  /** Bytes (or steps) done and in all for the phase. */
+  done: z.number().nonnegative(),
+  total: z.number().nonnegative(),
+  /** The whole import, 0 … 1; never goes down. */
+  fraction: z.number().min(0).max(1),
+  /** Seconds left, estimated from the rate so far; null until there is a rate to go by. */
+  etaSeconds: z.number().nonnegative().nullable(),
+  /** The new pack's id (models.list, models.activate) once done; it is not activated. */
+  packId: ModelId.nullable(),
+  /** What the importer chose or noticed (layout, architecture, activation, tensors ignored). */
+  notes: z.array(z.string()),
+  /** Why the import failed: what, on which file, what to do. */
+  error: z.object({ code: z.string(), message: z.string(), file: z.string().optional(), hint: z.string().optional() }).nullable(),
+});
+export type ImportStatus = z.infer<typeof ImportStatus>;
+
 const Empty = z.object({}).strict();
 
 /** A caption's text: one line of words, trimmed; never empty. */
@@ -353,6 +382,27 @@ export const methods = {
   'models.status': { input: Empty, output: ModelsStatus },
   /** Makes a pack the active one and loads it (warm-up included); null unloads. */
   'models.activate': { input: z.object({ id: ModelId.nullable() }).strict(), output: ModelsStatus },
+  /**
+   * Imports a checkpoint (open_clip, Hugging Face CLIPModel, HarMA; .pt/.pth/.bin/.safetensors) into a
+   * new model pack in the background; models.importProgressed reports it. The pack's id comes from
+   * `name` or the file name (a suffix when taken: nothing is overwritten); it is not activated.
+   */
+  'models.import': {
+    input: z
+      .object({
+        file: FolderPath,
+        name: z.string().trim().min(1).max(200).optional(),
+        /** fp32 (default): exact; fp16: half the size, same speed on CPU; int8: a quarter of the size, ≈ 2× faster on CPU, embeddings within ≈ 0.999 cosine. */
+        precision: z.enum(['fp32', 'fp16', 'int8']).optional(),
+        licence: z.string().trim().min(1).max(2000).optional(),
+      })
+      .strict(),
+    output: ImportStatus,
+  },
+  /** Stops a running import; nothing of it is left behind. A finished import is answered as it is. */
+  'models.importCancel': { input: z.object({ jobId: OpaqueId }).strict(), output: ImportStatus },
+  /** Running and recent imports, newest first (a reloaded page finds a running one here). */
+  'models.imports': { input: Empty, output: z.array(ImportStatus) },
   /** Adds an archive (one or more folders, searched recursively, minus the exclude globs) and scans it. */
   'archives.add': {
     input: z.object({ roots: z.array(FolderPath).min(1).max(64), excludes: z.array(Glob).max(256).optional(), name: z.string().min(1).max(200).optional() }).strict(),
@@ -448,6 +498,8 @@ export const events = {
   'engine.restarted': EngineRestarted,
   /** The active model or its runtime changed state (loading, ready, crashed, restarted, failed). */
   'models.statusChanged': ModelsStatus,
+  /** A checkpoint import moved on (a phase, progress, at most five times a second; done, cancelled, failed). */
+  'models.importProgressed': ImportStatus,
   /** An indexing job moved on (progress, paused, cancelled, finished, failed). */
   'index.progressed': IndexStatus,
   /** An archive was scanned (added, changed, removed files). */

@@ -13,7 +13,7 @@ import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
 import { SettingsStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
-import { ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
+import { ModelImports, ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
 import type { Asset } from './host-protocol.js';
 
@@ -122,6 +122,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     onStatus: (status) => events.emit('models.statusChanged', status),
     ...(options.spawnInference ? { spawn: options.spawnInference } : {}),
   });
+  const imports = new ModelImports({ dataDir, takenIds: () => models.list().map((p) => p.id), onProgress: (status) => events.emit('models.importProgressed', status) });
   // Warm the active model up now, in the background, so the first query does not wait for it.
   const active = settings.get().activeModel;
   let warming: Promise<unknown> = Promise.resolve();
@@ -219,6 +220,9 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       events.emit('settings.changed', await settings.set({ activeModel: id }));
       return status;
     },
+    'models.import': ({ file, name, precision, licence }) => imports.start({ file, name, precision, licence }),
+    'models.importCancel': ({ jobId }) => imports.cancel(jobId),
+    'models.imports': () => imports.list(),
     'archives.add': async ({ roots, excludes, name }) => {
       const valid = await validateRoots(roots);
       const id = newArchiveId(valid);
@@ -414,6 +418,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     activeModel,
     async close() {
       await tuning.cancel();
+      await imports.close();
       await jobs.close();
       await registering;
       await Promise.allSettled([models.close(), tiles.close(), search.close()]);

@@ -2,11 +2,12 @@
  * One contract test suite, run against every transport (in-process and HTTP + WebSocket): what a
  * front end can observe must not depend on how it reaches the engine.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { KestrelClient, KestrelError } from '../../app/contract/index.js';
+import type { ImportStatus, KestrelClient, KestrelError } from '../../app/contract/index.js';
+import { writeOpenClipSafetensors } from '../helpers/checkpoints.js';
 
 export interface Transport {
   client: KestrelClient;
@@ -19,6 +20,10 @@ export interface Transport {
 export type OpenTransport = (dataDir: string) => Promise<Transport>;
 
 const fixturePacks = new URL('../fixtures/model/packs/', import.meta.url).pathname;
+const importerFixtures = new URL('../fixtures/importer/', import.meta.url).pathname;
+
+/** What is in the data folder's models folder (the importer's hidden temporary folders included). */
+const modelsFolder = (dataDir: string): string[] => (existsSync(join(dataDir, 'models')) ? readdirSync(join(dataDir, 'models')) : []);
 
 async function installPack(dataDir: string, fixture: string, id: string): Promise<void> {
   await mkdir(join(dataDir, 'models'), { recursive: true });
@@ -174,6 +179,99 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       await expect(t.client.call('models.activate', { id: 'nope' })).rejects.toMatchObject({ code: 'not_found' });
       await expect(t.client.call('models.activate', { id: '../../etc' })).rejects.toMatchObject({ code: 'invalid_input' });
       await expect(t.client.call('settings.set', { activeModel: 'x' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
+    it('models.import turns a checkpoint into a pack in the background, with progress events; the pack is listed with its provenance and can be activated', { timeout: 90_000 }, async () => {
+      const file = join(importerFixtures, 'openclip-tiny-fp16.pt');
+      const seen: ImportStatus[] = [];
+      t.client.on('models.importProgressed', (s) => seen.push(s));
+      await t.eventsReady();
+      const started = await t.client.call('models.import', { file, name: 'Tiny CLIP', precision: 'int8', licence: 'MIT (test fixture)' });
+      expect(started).toMatchObject({ file, state: 'running', packId: null, error: null });
+      // The engine answers while the import runs.
+      expect((await t.client.call('app.info', {})).dataDir).toBe(dir.path);
+      expect((await t.client.call('models.imports', {})).map((s) => s.jobId)).toContain(started.jobId);
+      await expect.poll(() => seen.at(-1)?.state, { timeout: 60_000 }).toBe('done');
+      const mine = seen.filter((s) => s.jobId === started.jobId);
+      expect(mine.length).toBeGreaterThanOrEqual(2);
+      for (let i = 1; i < mine.length; i++) expect(mine[i]!.fraction).toBeGreaterThanOrEqual(mine[i - 1]!.fraction);
+      expect(mine[0]!.fraction).toBeLessThan(1);
+      const done = mine.at(-1)!;
+      expect(done).toMatchObject({ state: 'done', phase: 'done', fraction: 1, packId: 'Tiny-CLIP', error: null });
+      expect(done.notes.some((n) => n.startsWith('layout: open_clip'))).toBe(true);
+      expect(modelsFolder(dir.path)).toEqual(['Tiny-CLIP']);
+
+      const pack = (await t.client.call('models.list', {})).find((p) => p.id === 'Tiny-CLIP');
+      expect(pack).toMatchObject({ name: 'Tiny CLIP', licence: 'MIT (test fixture)', provenance: 'openclip-tiny-fp16.pt', source: 'installed', embeddingSize: 16 });
+      expect(pack?.problem).toBeUndefined();
+      const manifest = JSON.parse(readFileSync(join(dir.path, 'models', 'Tiny-CLIP', 'manifest.json'), 'utf8')) as { architecture: { precision: string }; provenance: { sha256: string } };
+      expect(manifest.architecture.precision).toBe('int8');
+      expect(manifest.provenance.sha256).toMatch(/^[0-9a-f]{64}$/);
+      // Not activated by the import; activating it loads it.
+      expect((await t.client.call('models.status', {})).active).toBeNull();
+      await t.client.call('models.activate', { id: 'Tiny-CLIP' });
+      await expect.poll(async () => (await t.client.call('models.status', {})).runtime?.state, { timeout: 60_000 }).toBe('ready');
+
+      // The same name again: a new id with a suffix, the first pack untouched.
+      const again = await t.client.call('models.import', { file, name: 'Tiny CLIP' });
+      await expect.poll(async () => (await t.client.call('models.imports', {})).find((s) => s.jobId === again.jobId)?.state, { timeout: 60_000 }).toBe('done');
+      expect((await t.client.call('models.imports', {}))[0]).toMatchObject({ jobId: again.jobId, packId: 'Tiny-CLIP-2' });
+      expect(modelsFolder(dir.path).sort()).toEqual(['Tiny-CLIP', 'Tiny-CLIP-2']);
+      expect(JSON.parse(readFileSync(join(dir.path, 'models', 'Tiny-CLIP', 'manifest.json'), 'utf8'))).toMatchObject({ architecture: { precision: 'int8' } });
+    });
+
+    it('models.importCancel stops a running import and leaves nothing in the models folder', { timeout: 90_000 }, async () => {
+      // Large enough (≈ 130 MB) that the import is still running when the cancel arrives.
+      await mkdir(join(dir.path, 'incoming'));
+      const file = join(dir.path, 'incoming', 'medium.safetensors');
+      writeOpenClipSafetensors(file, { visionWidth: 512, visionLayers: 6, textWidth: 256, textLayers: 1, embed: 64, image: 64, patch: 16 });
+      const seen: ImportStatus[] = [];
+      t.client.on('models.importProgressed', (s) => seen.push(s));
+      await t.eventsReady();
+      const started = await t.client.call('models.import', { file });
+      await expect.poll(() => seen.length, { timeout: 30_000 }).toBeGreaterThan(0);
+      expect(seen[0]!.state).toBe('running');
+      const cancelled = await t.client.call('models.importCancel', { jobId: started.jobId });
+      expect(cancelled).toMatchObject({ jobId: started.jobId, state: 'cancelled', packId: null, error: null });
+      await expect.poll(() => seen.at(-1)?.state).toBe('cancelled');
+      expect(modelsFolder(dir.path)).toEqual([]);
+      expect((await t.client.call('models.list', {})).map((p) => p.id)).toEqual(['starter']);
+      expect((await t.client.call('models.imports', {}))[0]).toMatchObject({ jobId: started.jobId, state: 'cancelled' });
+      // Cancelling again answers with the same state; an unknown job is not_found.
+      expect((await t.client.call('models.importCancel', { jobId: started.jobId })).state).toBe('cancelled');
+      await expect(t.client.call('models.importCancel', { jobId: 'import-nope' })).rejects.toMatchObject({ code: 'not_found' });
+    });
+
+    it('models.import of a truncated or malicious checkpoint fails naming the file, with a hint; nothing is left and the engine goes on', { timeout: 90_000 }, async () => {
+      await mkdir(join(dir.path, 'incoming'));
+      const truncated = join(dir.path, 'incoming', 'truncated.pt');
+      const whole = readFileSync(join(importerFixtures, 'openclip-tiny-fp16.pt'));
+      await writeFile(truncated, whole.subarray(0, Math.floor(whole.length / 2)));
+      const bad = await t.client.call('models.import', { file: truncated });
+      await expect.poll(async () => (await t.client.call('models.imports', {})).find((s) => s.jobId === bad.jobId)?.state, { timeout: 60_000 }).toBe('failed');
+      const failed = (await t.client.call('models.imports', {})).find((s) => s.jobId === bad.jobId)!;
+      expect(failed.error).toMatchObject({ file: truncated });
+      expect(failed.error?.message).toContain('truncated.pt');
+      expect(failed.error?.hint?.length).toBeGreaterThan(10);
+      expect(failed.packId).toBeNull();
+
+      const malicious = join(importerFixtures, 'malicious.pt');
+      const evil = await t.client.call('models.import', { file: malicious });
+      await expect.poll(async () => (await t.client.call('models.imports', {})).find((s) => s.jobId === evil.jobId)?.state, { timeout: 60_000 }).toBe('failed');
+      const refused = (await t.client.call('models.imports', {})).find((s) => s.jobId === evil.jobId)!;
+      expect(refused.error?.message).toMatch(/posix\.system/);
+      expect(refused.error?.hint).toBeTruthy();
+      expect(existsSync('/tmp/kestrel-malicious-pickle-ran')).toBe(false);
+
+      // Refused before anything starts: a missing file, a folder, a relative path.
+      await expect(t.client.call('models.import', { file: join(dir.path, 'nope.pt') })).rejects.toMatchObject({ code: 'not_found', file: join(dir.path, 'nope.pt') });
+      await expect(t.client.call('models.import', { file: join(dir.path, 'incoming') })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('models.import', { file: 'model.pt' })).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: 'file' }] });
+      await expect(t.client.call('models.import', { file: truncated, precision: 'int4' as 'int8' })).rejects.toMatchObject({ code: 'invalid_input' });
+
+      expect(modelsFolder(dir.path)).toEqual([]);
+      expect((await t.client.call('models.list', {})).map((p) => p.id)).toEqual(['starter']);
+      expect((await t.client.call('settings.set', { theme: 'dark' })).theme).toBe('dark');
     });
 
     it('archives.add refuses folders that are relative, missing, files, or nested in each other', async () => {

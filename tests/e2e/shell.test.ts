@@ -379,6 +379,28 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await page.screenshot({ path: join(artifacts, 'shell-dark.png') });
   });
 
+  it('imports a checkpoint from the Models tab: progress while it runs, then the new pack in the list', async () => {
+    await page.getByRole('tab', { name: 'Models' }).click();
+    const packs = page.getByRole('list', { name: 'Model packs' }).getByRole('listitem');
+    await expect.poll(() => packs.count()).toBe(2);
+    const file = new URL('../fixtures/importer/openclip-tiny-gelu-nested.pt', import.meta.url).pathname;
+    await page.getByRole('textbox', { name: 'Checkpoint file' }).fill(file);
+    await page.getByRole('textbox', { name: 'Pack name' }).fill('Imported tiny');
+    await page.getByRole('combobox', { name: 'Precision' }).selectOption('fp16');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const bar = page.getByRole('progressbar', { name: 'Importing openclip-tiny-gelu-nested.pt' });
+    await bar.waitFor({ state: 'visible', timeout: 10_000 });
+    expect(await page.getByRole('button', { name: 'Cancel' }).isVisible()).toBe(true);
+    await expect.poll(() => page.locator('.import-job').getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
+    expect(await page.locator('.import-job').innerText()).toMatch(/Imported as Imported tiny/);
+    await expect.poll(() => packs.count()).toBe(3);
+    const pack = packs.filter({ hasText: 'Imported tiny' });
+    expect(await pack.innerText()).toMatch(/openclip-tiny-gelu-nested\.pt/);
+    expect(await pack.getByRole('button', { name: 'Use' }).isVisible()).toBe(true);
+    await page.locator('.tabpanel').evaluate((el) => el.scrollTo(0, 0));
+    await page.screenshot({ path: join(artifacts, 'panel-models-import.png') });
+  });
+
   it('made no request to any other origin and logged no error (CSP included)', () => {
     expect(offOrigin).toEqual([]);
     expect(problems).toEqual([]);

@@ -18,9 +18,12 @@ export { ClipTokenizer, cleanText, fixText, START_OF_TEXT, END_OF_TEXT } from '.
 export { resourcesDir, clipVocabularyPath, RESOURCES_ENV } from './resources.js';
 export { ModelRuntime, forkInferenceWorker, type ModelRuntimeOptions, type ModelRuntimeStatus, type InferenceChild } from './runtime.js';
 export { ModelLibrary, type ModelLibraryOptions } from './library.js';
+export { ModelImports, packIdFor, type ModelImportsOptions, type ImportRequest } from './imports.js';
 export type { FromInference, ToInference } from './protocol.js';
 export {
   importModel,
+  runImportInWorker,
+  isImportCancelled,
   openCheckpoint,
   recogniseModel,
   readLicenceFile,

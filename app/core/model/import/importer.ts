@@ -53,7 +53,15 @@ export interface ImportOptions {
   onProgress?: (p: ImportProgress) => void;
   /** Notes the user should see (defaults chosen, tensors ignored). */
   onNote?: (message: string) => void;
+  /** Stops the import at the next tensor or phase; it then fails with `cancelled` and leaves nothing behind. */
+  signal?: AbortSignal;
 }
+
+/** Whether an error is the one an aborted `signal` makes importModel throw. */
+export function isImportCancelled(err: unknown): boolean {
+  return err instanceof KestrelError && err.message === CANCELLED;
+}
+const CANCELLED = 'The import was cancelled.';
 
 export interface ImportResult {
   dir: string;
@@ -189,7 +197,13 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     notes.push(m);
     o.onNote?.(m);
   };
-  const progress = (p: ImportProgress): void => o.onProgress?.(p);
+  const stopIfCancelled = (): void => {
+    if (o.signal?.aborted) throw new KestrelError({ code: 'unavailable', message: CANCELLED, file: resolve(o.checkpoint) });
+  };
+  const progress = (p: ImportProgress): void => {
+    stopIfCancelled();
+    o.onProgress?.(p);
+  };
   const out = resolve(o.out);
   const file = resolve(o.checkpoint);
   if (existsSync(out) && !o.force) {
@@ -250,6 +264,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       const total = towerBytes(ck, plan, prefix);
       let done = 0;
       const read = (_name: string, p: Param): Float32Array => {
+        stopIfCancelled();
         const values = readParam(ck, p);
         for (const s of p.sources) done += ck.tensors.get(s.key)?.bytes ?? 0;
         progress({ phase: tower, done, total });
@@ -324,10 +339,12 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       const { ModelSession } = await import('../session.js');
       const session = await ModelSession.open(tmp, { provider: 'cpu' });
       await session.close();
+      stopIfCancelled();
       verifyMs = performance.now() - started;
       progress({ phase: 'verify', done: 1, total: 1 });
     }
 
+    stopIfCancelled();
     if (existsSync(out)) {
       const old = `${tmp}.old`;
       renameSync(out, old);
@@ -336,7 +353,8 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     } else {
       renameSync(tmp, out);
     }
-    progress({ phase: 'done', done: 1, total: 1 });
+    // In place now: a cancel that arrives this late is too late.
+    o.onProgress?.({ phase: 'done', done: 1, total: 1 });
     return {
       dir: out,
       manifest,
