@@ -397,7 +397,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const pack = packs.filter({ hasText: 'Imported tiny' });
     expect(await pack.innerText()).toMatch(/openclip-tiny-gelu-nested\.pt/);
     expect(await pack.getByRole('button', { name: 'Use' }).isVisible()).toBe(true);
-    await page.locator('.tabpanel').evaluate((el) => el.scrollTo(0, 0));
+    // The review shot: the finished import and the form.
+    await page.locator('.import-job').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'panel-models-import.png') });
   });
 
