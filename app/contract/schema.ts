@@ -335,6 +335,10 @@ export const TuneStatus = z.object({
 });
 export type TuneStatus = z.infer<typeof TuneStatus>;
 
+const Recalls = z.object({ r1: z.number(), r5: z.number(), r10: z.number() });
+/** Retrieval recalls (fractions, 0 … 1) as HarMA reports them: image → text and text → image. */
+export const RetrievalRecalls = z.object({ imageToText: Recalls, textToImage: Recalls, mR: z.number() });
+
 export const AdapterSummary = z.object({
   id: OpaqueId,
   createdAt: z.string(),
@@ -344,7 +348,16 @@ export const AdapterSummary = z.object({
   dataHash: z.string(),
   images: z.number().int(),
   captions: z.number().int(),
-  metrics: z.object({ baselineMR: z.number(), validationMR: z.number(), bestEpoch: z.number().int(), epochsRun: z.number().int(), stopReason: z.string() }),
+  metrics: z.object({
+    baselineMR: z.number(),
+    validationMR: z.number(),
+    /** Recall at 1, 5 and 10 in both directions on the held-out captions, before (base model) and after the adapter; mR is their mean. */
+    baseline: RetrievalRecalls,
+    validation: RetrievalRecalls,
+    bestEpoch: z.number().int(),
+    epochsRun: z.number().int(),
+    stopReason: z.string(),
+  }),
   active: z.boolean(),
 });
 export type AdapterSummary = z.infer<typeof AdapterSummary>;

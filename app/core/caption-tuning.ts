@@ -11,7 +11,7 @@ import { matchCaptions, parseCaptions, writeCaptions, type CaptionFormat, type C
 import { CaptionStore, type Catalog, type CaptionState, type CaptionTarget, type SceneRecord } from './catalog/index.js';
 import type { EventBus } from './events.js';
 import type { ImageAdapter, SearchService } from './search/index.js';
-import { adapterRecord, applyAdapter, DEFAULT_TUNING, newAdapterId, runTuningInWorker, serializeAdapter, tsMatMul, type AdapterRegistry, type TuningData, type TuningOptions } from './tune/index.js';
+import { adapterRecord, applyAdapter, DEFAULT_TUNING, newAdapterId, runTuningInWorker, serializeAdapter, tsMatMul, type AdapterRegistry, type RetrievalMetrics, type TuningData, type TuningOptions } from './tune/index.js';
 import type { ModelRuntime } from './model/index.js';
 
 /** Fewest captioned images a tune starts with (one in ten is held out for validation). */
@@ -177,6 +177,12 @@ export interface CaptionTuning {
   cancel(archiveId?: string): Promise<void>;
 }
 
+const recalls = (m: RetrievalMetrics): { imageToText: RetrievalMetrics['imageToText']; textToImage: RetrievalMetrics['textToImage']; mR: number } => ({
+  imageToText: { r1: m.imageToText.r1, r5: m.imageToText.r5, r10: m.imageToText.r10 },
+  textToImage: { r1: m.textToImage.r1, r5: m.textToImage.r5, r10: m.textToImage.r10 },
+  mR: m.mR,
+});
+
 export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
   const { catalog, store, events, registry, search } = deps;
   const runs = new Map<string, { status: TuneStatus; controller: AbortController; done: Promise<void> }>();
@@ -334,7 +340,15 @@ export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
         dataHash: r.dataHash,
         images: r.images,
         captions: r.captions,
-        metrics: { baselineMR: r.metrics.baseline.mR, validationMR: r.metrics.validation.mR, bestEpoch: r.metrics.bestEpoch, epochsRun: r.metrics.epochsRun, stopReason: r.metrics.stopReason },
+        metrics: {
+          baselineMR: r.metrics.baseline.mR,
+          validationMR: r.metrics.validation.mR,
+          baseline: recalls(r.metrics.baseline),
+          validation: recalls(r.metrics.validation),
+          bestEpoch: r.metrics.bestEpoch,
+          epochsRun: r.metrics.epochsRun,
+          stopReason: r.metrics.stopReason,
+        },
         active: registry.active === r.id,
       })),
     'adapters.activate': async ({ id }) => ({ active: await registry.activate(id) }),

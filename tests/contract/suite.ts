@@ -486,6 +486,16 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(versions).toHaveLength(1);
       expect(versions[0]).toMatchObject({ id: first, archiveId: archive.id, baseModel: { name: 'tiny-g' }, images: 12, captions: 36, active: false });
       expect(versions[0]!.dataHash).toMatch(/^[0-9a-f]{64}$/);
+      // The version table's recalls: both directions at 1, 5 and 10, mR their mean, before and after.
+      for (const m of [versions[0]!.metrics.baseline, versions[0]!.metrics.validation]) {
+        const six = [m.imageToText.r1, m.imageToText.r5, m.imageToText.r10, m.textToImage.r1, m.textToImage.r5, m.textToImage.r10];
+        for (const r of six) expect(r).toBeGreaterThanOrEqual(0);
+        expect(m.imageToText.r1).toBeLessThanOrEqual(m.imageToText.r5);
+        expect(m.textToImage.r5).toBeLessThanOrEqual(m.textToImage.r10);
+        expect(m.mR).toBeCloseTo(six.reduce((a, b) => a + b, 0) / 6, 12);
+      }
+      expect(versions[0]!.metrics.validationMR).toBe(versions[0]!.metrics.validation.mR);
+      expect(versions[0]!.metrics.baselineMR).toBe(versions[0]!.metrics.baseline.mR);
       expect(existsSync(join(dir.path, 'adapters', `${first}.json`))).toBe(true);
 
       // A second version after another caption; activate it, then roll back to the first.

@@ -347,6 +347,11 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(async () => ((await chart.locator('polyline.loss').getAttribute('points')) ?? '').split(' ').length, { timeout: 60_000 }).toBeGreaterThan(1);
     const versions = page.getByRole('table', { name: 'Adapter versions' });
     await expect.poll(() => versions.getByRole('row').count(), { timeout: 60_000 }).toBe(2);
+    expect((await versions.getByRole('columnheader').allInnerTexts()).slice(1, 5)).toEqual(['R@1', 'R@5', 'R@10', 'mR']);
+    // Each recall cell: text → image / image → text, in whole percent; mR with the base model's in brackets.
+    const cells = await versions.getByRole('row').nth(1).getByRole('cell').allInnerTexts();
+    for (const c of cells.slice(1, 4)) expect(c).toMatch(/^\d{1,3}\/\d{1,3}$/);
+    expect(cells[4]).toMatch(/^\d+\.\d \(\d+\.\d\)$/);
     await versions.getByRole('button', { name: 'Activate' }).click();
     await expect.poll(() => versions.getByRole('button', { name: 'Deactivate' }).count()).toBe(1);
     await page.screenshot({ path: join(artifacts, 'panel-tuning.png') });
