@@ -8,6 +8,12 @@ export type ErrorCode =
   | 'unauthorized'
   | 'not_found'
   | 'unavailable'
+  /** The request is understood but this front end cannot do it (e.g. a native picker outside the desktop app). */
+  | 'unsupported'
+  /** The caller may not do this here (e.g. a file path from the desktop app's renderer instead of a picker grant). */
+  | 'forbidden'
+  /** The user cancelled the operation (a scan); nothing was changed. */
+  | 'cancelled'
   | 'io_error'
   | 'corrupt_file'
   | 'internal';

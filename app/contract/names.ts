@@ -18,6 +18,7 @@ export const METHOD_NAMES = [
   'archives.scan',
   'archives.remove',
   'archives.scenes',
+  'archives.cancelScan',
   'index.start',
   'index.pause',
   'index.resume',
@@ -38,8 +39,19 @@ export const METHOD_NAMES = [
   'tune.cancel',
   'adapters.list',
   'adapters.activate',
+  'dialog.pick',
 ] as const;
-export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'models.importProgressed', 'index.progressed', 'archives.scanned', 'captions.changed', 'tune.progressed'] as const;
+export const EVENT_NAMES = [
+  'settings.changed',
+  'engine.restarted',
+  'models.statusChanged',
+  'models.importProgressed',
+  'index.progressed',
+  'archives.scanned',
+  'archives.scanProgressed',
+  'captions.changed',
+  'tune.progressed',
+] as const;
 
 /** IPC channel for a method: one channel per method, never a generic invoke. */
 export const methodChannel = (method: string): string => `kestrel:call:${method}`;

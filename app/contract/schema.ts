@@ -104,6 +104,42 @@ const FolderPath = z
 
 const Glob = z.string().min(1).max(256);
 
+/**
+ * What a native picker is for; it decides the dialog (folder or file, which file types) and which
+ * input fields a grant may fill (app/main/pickers.ts).
+ */
+export const PickPurpose = z.enum(['archive-folder', 'caption-file', 'checkpoint', 'basemap-folder', 'basemap-mbtiles']);
+export type PickPurpose = z.infer<typeof PickPurpose>;
+
+export const PickResult = z.union([
+  z.object({
+    /** Opaque, single use, short lived: pass it where the method takes a path; main puts the path in. */
+    grant: z.string(),
+    /** The chosen folder's or file's name, for the UI to show (never the full path). */
+    label: z.string(),
+  }),
+  z.object({ cancelled: z.literal(true) }),
+]);
+export type PickResult = z.infer<typeof PickResult>;
+
+/** How far an archive scan is (archives.add, archives.scan); `done`, `cancelled` and `failed` end it. */
+export const ScanProgress = z.object({
+  archiveId: OpaqueId,
+  /** The archive's name (for an add, the name it will have). */
+  name: z.string(),
+  phase: z.enum(['listing', 'reading', 'done', 'cancelled', 'failed']),
+  /** Raster files found so far (listing) or in all (reading). */
+  filesSeen: z.number().int().nonnegative(),
+  /** Files fingerprinted and described so far. */
+  filesRead: z.number().int().nonnegative(),
+  /** Files to read, once the listing is complete. */
+  total: z.number().int().nonnegative().nullable(),
+  /** The folder being listed or the file being read. */
+  currentFile: z.string().nullable(),
+  etaSeconds: z.number().nonnegative().nullable(),
+});
+export type ScanProgress = z.infer<typeof ScanProgress>;
+
 /** GeoJSON polygon in WGS84 (lon, lat). */
 export const GeoPolygon = z.object({
   type: z.literal('Polygon'),
@@ -416,13 +452,20 @@ export const methods = {
   'models.importCancel': { input: z.object({ jobId: OpaqueId }).strict(), output: ImportStatus },
   /** Running and recent imports, newest first (a reloaded page finds a running one here). */
   'models.imports': { input: Empty, output: z.array(ImportStatus) },
-  /** Adds an archive (one or more folders, searched recursively, minus the exclude globs) and scans it. */
+  /**
+   * Adds an archive (one or more folders, searched recursively, minus the exclude globs) and scans it.
+   * The archive's id is known from the first archives.scanProgressed event; it is in the catalog
+   * only once the scan finished (a cancelled add leaves nothing).
+   */
   'archives.add': {
+    // From the desktop app's renderer each root is a grant of dialog.pick (purpose archive-folder), never a path.
     input: z.object({ roots: z.array(FolderPath).min(1).max(64), excludes: z.array(Glob).max(256).optional(), name: z.string().min(1).max(200).optional() }).strict(),
     output: z.object({ archive: ArchiveSummary, scan: ScanReport }),
   },
   /** Finds added, changed and removed files; the next index.start re-indexes only those. */
   'archives.scan': { input: z.object({ id: OpaqueId }).strict(), output: ScanReport },
+  /** Stops a running scan (an add or a rescan) before it writes anything; false when none was running or it was already writing. */
+  'archives.cancelScan': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ cancelled: z.boolean() }) },
   /** Forgets an archive, its scenes and its vectors (never the image files). */
   'archives.remove': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ removed: z.boolean() }) },
   'archives.scenes': { input: z.object({ id: OpaqueId }).strict(), output: z.array(SceneInfo) },
@@ -441,7 +484,10 @@ export const methods = {
     input: z.object({ chipId: OpaqueId, topK: z.number().int().min(1).max(100).optional() }).strict(),
     output: z.object({ captions: z.array(z.object({ text: z.string(), similarity: z.number(), score: z.number() })), bankSize: z.number().int() }),
   },
-  /** Imports captions into the caption bank from a file (JSON/JSONL in the HarMA, RSICD, Karpathy or COCO layouts, or one caption per line). */
+  /**
+   * Imports captions into the caption bank from a file (JSON/JSONL in the HarMA, RSICD, Karpathy or COCO layouts, or one caption per line).
+   * From the desktop app's renderer `file` is a grant of dialog.pick (purpose caption-file), never a path.
+   */
   'captions.importBank': {
     input: z.object({ file: FolderPath }).strict(),
     output: z.object({ added: z.number().int(), bankSize: z.number().int() }),
@@ -493,6 +539,11 @@ export const methods = {
   'adapters.list': { input: Empty, output: z.array(AdapterSummary) },
   /** Makes an adapter version the active one (an older one: a roll back); null: none, the base model alone. */
   'adapters.activate': { input: z.object({ id: OpaqueId.nullable() }).strict(), output: z.object({ active: OpaqueId.nullable() }) },
+  /**
+   * A native file or folder picker: only the desktop app has one (its main process answers; the
+   * engine answers `unsupported`). The grant stands in for the path in the methods that take one.
+   */
+  'dialog.pick': { input: z.object({ purpose: PickPurpose }).strict(), output: PickResult },
 } as const;
 
 export const EngineRestarted = z.object({
@@ -517,6 +568,8 @@ export const events = {
   'index.progressed': IndexStatus,
   /** An archive was scanned (added, changed, removed files). */
   'archives.scanned': ScanReport,
+  /** A scan moved on (at most five a second), or ended (done, cancelled, failed). */
+  'archives.scanProgressed': ScanProgress,
   /** A caption was added, edited, deleted or undone (imports send one event per archive with the count). */
   'captions.changed': z.object({ archiveId: OpaqueId, op: z.enum(['add', 'edit', 'delete', 'undo', 'import']), caption: CaptionInfo.nullable(), count: z.number().int() }),
   /** A tuning run moved on (an epoch, finished, cancelled, failed). */

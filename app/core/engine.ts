@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { AppInfo, Handlers, Notice, SceneInfo } from '../contract/index.js';
 import { KestrelError } from '../contract/index.js';
-import { newArchiveId, scanArchive, validateRoots } from './archives/index.js';
+import { newArchiveId, readArchive, ScanRegistry, validateRoots, type ScanOptions } from './archives/index.js';
 import { CaptionStore, Catalog } from './catalog/index.js';
 import { captionTuning } from './caption-tuning.js';
 import { AdapterRegistry, type TuningOptions } from './tune/index.js';
@@ -60,6 +60,8 @@ export interface EngineOptions {
   searchExactThreshold?: number;
   /** Tuning options for tune.start (tests: fewer threads, a smaller adapter). */
   tuningOptions?: Partial<TuningOptions>;
+  /** Archive scans: least time between progress events (default 200 ms); a hook awaited before each file (tests pace a scan with it). */
+  scanOptions?: { progressIntervalMs?: number; beforeFile?: ScanOptions['beforeFile'] };
 }
 
 /** The model a search or an index job uses, with its runtime. */
@@ -137,6 +139,11 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
   const captions = new CaptionBank(dataDir);
   const captionStore = new CaptionStore(dataDir);
   const adapters = await AdapterRegistry.open(dataDir);
+  const scans = new ScanRegistry({
+    emit: (p) => events.emit('archives.scanProgressed', p),
+    ...(options.scanOptions?.progressIntervalMs !== undefined ? { intervalMs: options.scanOptions.progressIntervalMs } : {}),
+    ...(options.scanOptions?.beforeFile ? { beforeFile: options.scanOptions.beforeFile } : {}),
+  });
 
   /** Scenes are served as map tiles by their catalog id (tiles:// and /tiles/); a rescan re-registers only changed ones. */
   const servedHash = new Map<string, string>();
@@ -225,21 +232,43 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     'models.imports': () => imports.list(),
     'archives.add': async ({ roots, excludes, name }) => {
       const valid = await validateRoots(roots);
-      const id = newArchiveId(valid);
-      await catalog.addArchive({ id, name: name ?? basename(valid[0]!), roots: valid, excludes: excludes ?? [], addedAt: new Date().toISOString(), sceneCount: 0, lastScan: null });
-      const scan = await scanArchive(catalog, id);
-      await registerScenes(id);
+      // The id exists from the start (progress events carry it, archives.cancelScan takes it); the
+      // archive enters the catalog only with its scenes, so a cancelled add leaves nothing.
+      const archive = { id: newArchiveId(valid), name: name ?? basename(valid[0]!), roots: valid, excludes: excludes ?? [], addedAt: new Date().toISOString() };
+      const scan = await scans.run(
+        archive,
+        (opts) => readArchive(archive, [], opts),
+        async ({ scenes, summary, problems }) => {
+          await catalog.setScenes(archive.id, scenes);
+          await catalog.addArchive({ ...archive, sceneCount: scenes.filter((s) => s.status === 'ok').length, lastScan: summary });
+          return { archiveId: archive.id, ...summary, problems };
+        },
+      );
+      await registerScenes(archive.id);
       events.emit('archives.scanned', scan);
-      return { archive: catalog.listArchives().find((a) => a.id === id)!, scan };
+      return { archive: catalog.listArchives().find((a) => a.id === archive.id)!, scan };
     },
     'archives.scan': async ({ id }) => {
-      const scan = await scanArchive(catalog, id);
+      const archive = catalog.archive(knownArchive(id))!;
+      // Read first, write once: a cancelled rescan leaves the catalog as it was.
+      const scan = await scans.run(
+        archive,
+        async (opts) => readArchive(archive, await catalog.scenes(id), opts),
+        async ({ scenes, summary, problems }) => {
+          await catalog.setScenes(id, scenes);
+          await catalog.updateArchive(id, { lastScan: summary });
+          return { archiveId: id, ...summary, problems };
+        },
+      );
       await registerScenes(id);
       events.emit('archives.scanned', scan);
       return scan;
     },
+    'archives.cancelScan': ({ id }) => ({ cancelled: scans.cancel(id) }),
     'archives.remove': async ({ id }) => {
       if (!catalog.archive(id)) return { removed: false };
+      scans.cancel(id);
+      await scans.settled(id);
       if (jobs.isRunning(id)) await jobs.cancel(id);
       await tuning.cancel(id);
       for (const scene of await catalog.scenes(id)) {
@@ -361,6 +390,10 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       };
     },
     'captions.importBank': ({ file }) => captions.import(file),
+    // Only the desktop app's main process has a native picker; it answers dialog.pick before the engine is asked.
+    'dialog.pick': () => {
+      throw new KestrelError({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });
+    },
     ...tuning.handlers,
   };
 
@@ -419,6 +452,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     async close() {
       await tuning.cancel();
       await imports.close();
+      await scans.close();
       await jobs.close();
       await registering;
       await Promise.allSettled([models.close(), tiles.close(), search.close()]);

@@ -8,6 +8,7 @@ import type { BrowserWindowConstructorOptions, Privileges, WebContents } from 'e
 import { DATA_DIR_ENV, rendererDir } from '../core/index.js';
 import type { DispatchTarget } from '../contract/index.js';
 import { registerIpc, type IpcMainLike } from './ipc.js';
+import { Pickers, type DialogLike } from './pickers.js';
 import { appProtocol, thumbsProtocol, tilesProtocol, type AssetSource } from './protocols.js';
 import { APP_ORIGIN, isAllowedExternal, windowOptions } from './security.js';
 
@@ -52,7 +53,7 @@ export interface ElectronLike {
     };
   };
   shell: { openExternal(url: string): Promise<void> };
-  dialog: { showErrorBox(title: string, content: string): void };
+  dialog: { showErrorBox(title: string, content: string): void } & DialogLike;
 }
 
 /** What main needs of the engine: the contract, the assets by id, and a way to stop it. */
@@ -122,7 +123,8 @@ export async function startDesktop(electron: ElectronLike, options: DesktopOptio
 
   const win = new electron.BrowserWindow(windowOptions(options.preloadPath));
   guard(electron, win.webContents);
-  registerIpc(electron.ipcMain, engine, () => win.webContents as unknown as Pick<WebContents, 'send' | 'isDestroyed'>);
+  const pickers = new Pickers({ dialog: electron.dialog, window: () => win });
+  registerIpc(electron.ipcMain, engine, () => win.webContents as unknown as Pick<WebContents, 'send' | 'isDestroyed'>, pickers);
   win.once('ready-to-show', () => win.show());
 
   app.on('second-instance', () => {

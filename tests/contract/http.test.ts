@@ -7,8 +7,8 @@ import { describeContract } from './suite.js';
 
 describeContract(
   'HTTP + WebSocket (kestrel serve)',
-  async (dataDir) => {
-    const engine = await openEngine({ dataDir, runtime: 'server' });
+  async (dataDir, options) => {
+    const engine = await openEngine({ dataDir, runtime: 'server', ...options });
     const server = await startServer({ target: engine, port: 0 });
     const client = createHttpClient({
       baseUrl: server.origin,

@@ -5,8 +5,8 @@ import { describeContract } from './suite.js';
 
 describeContract(
   'the in-process transport',
-  async (dataDir) => {
-    const engine = await openEngine({ dataDir, runtime: 'in-process' });
+  async (dataDir, options) => {
+    const engine = await openEngine({ dataDir, runtime: 'in-process', ...options });
     return { client: createInProcessClient(engine), eventsReady: async () => {}, close: () => engine.close() };
   },
   tempDir,

@@ -6,7 +6,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ImportStatus, KestrelClient, KestrelError } from '../../app/contract/index.js';
+import type { ImportStatus, KestrelClient, KestrelError, ScanProgress } from '../../app/contract/index.js';
+import type { EngineOptions } from '../../app/core/index.js';
 import { writeOpenClipSafetensors } from '../helpers/checkpoints.js';
 
 export interface Transport {
@@ -17,7 +18,9 @@ export interface Transport {
   close(): Promise<void>;
 }
 
-export type OpenTransport = (dataDir: string) => Promise<Transport>;
+/** Engine options a transport passes through (a hook that paces archive scans). */
+export type TransportOptions = Pick<EngineOptions, 'scanOptions'>;
+export type OpenTransport = (dataDir: string, options?: TransportOptions) => Promise<Transport>;
 
 const fixturePacks = new URL('../fixtures/model/packs/', import.meta.url).pathname;
 const importerFixtures = new URL('../fixtures/importer/', import.meta.url).pathname;
@@ -49,9 +52,13 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
   describe(`contract over ${name}`, () => {
     let dir: { path: string; remove(): Promise<void> };
     let t: Transport;
+    /** Awaited by the engine before each file a scan reads: the scan tests pace or hold scans with it. */
+    let beforeScanFile: (file: string) => Promise<void>;
+    const openHere = (): Promise<Transport> => open(dir.path, { scanOptions: { beforeFile: (file) => beforeScanFile(file) } });
     beforeEach(async () => {
+      beforeScanFile = async () => {};
       dir = await tempDir();
-      t = await open(dir.path);
+      t = await openHere();
     });
     afterEach(async () => {
       await t.close();
@@ -86,7 +93,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       const next = await t.client.call('settings.set', { theme: 'dark', searchTopK: 20 });
       expect(next).toMatchObject({ theme: 'dark', searchTopK: 20, executionProvider: 'auto' });
       await t.close();
-      t = await open(dir.path);
+      t = await openHere();
       expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'dark', searchTopK: 20 });
     });
 
@@ -168,7 +175,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect((await t.client.call('settings.get', {})).activeModel).toBe('tiny-g');
 
       await t.close();
-      t = await open(dir.path);
+      t = await openHere();
       await expect.poll(async () => (await t.client.call('models.status', {})).runtime?.state, { timeout: 60_000 }).toBe('ready');
       expect((await t.client.call('models.status', {})).active).toBe('tiny-g');
       await t.client.call('models.activate', { id: null });
@@ -272,6 +279,113 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(modelsFolder(dir.path)).toEqual([]);
       expect((await t.client.call('models.list', {})).map((p) => p.id)).toEqual(['starter']);
       expect((await t.client.call('settings.set', { theme: 'dark' })).theme).toBe('dark');
+    });
+
+    it('dialog.pick answers unsupported: only the desktop app has a native picker', async () => {
+      const err = await rejection(t.client.call('dialog.pick', { purpose: 'archive-folder' }));
+      expect(err).toMatchObject({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });
+      await expect(t.client.call('dialog.pick', { purpose: 'anything' as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
+    it('archives.cancelScan says false when no scan is running', async () => {
+      expect(await t.client.call('archives.cancelScan', { id: 'anope' })).toEqual({ cancelled: false });
+      await expect(t.client.call('archives.cancelScan', { id: '../x' })).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
+    /** A folder of links to small GeoTIFFs from the shared data (read in place, never copied). */
+    const SMALL_TIFS = ['RGBA.uint16.tif', 'alpha.tif', 'cogeo.tif', 'rio-tiler/cog_rgb.tif', 'rio-tiler/web.tif', 'rio-tiler/scene_band1.tif'];
+    async function linkedFolder(name: string, files: string[]): Promise<string> {
+      const folder = join(dir.path, name);
+      await mkdir(folder, { recursive: true });
+      for (const [i, f] of files.entries()) await symlink(join(sharedData, 'geotiff', f), join(folder, `${String(i).padStart(2, '0')}-${f.split('/').pop()}`));
+      return folder;
+    }
+    const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+    it.skipIf(!haveData)('archives.add reports scan progress (at most five a second) with rising filesRead, then done', { timeout: 30_000 }, async () => {
+      const folder = await linkedFolder('imagery', SMALL_TIFS);
+      // A large archive, in slow motion: each file takes at least 120 ms.
+      beforeScanFile = () => sleep(120);
+      const seen: (ScanProgress & { t: number })[] = [];
+      t.client.on('archives.scanProgressed', (p) => seen.push({ ...p, t: performance.now() }));
+      await t.eventsReady();
+      const started = performance.now();
+      const { archive, scan } = await t.client.call('archives.add', { roots: [folder], name: 'Slow imagery' });
+      const took = performance.now() - started;
+      expect(scan.added).toBe(SMALL_TIFS.length);
+      await expect.poll(() => seen.at(-1)?.phase).toBe('done');
+      expect(new Set(seen.map((p) => p.archiveId))).toEqual(new Set([archive.id]));
+      expect(seen.every((p) => p.name === 'Slow imagery')).toBe(true);
+      expect(seen[0]).toMatchObject({ phase: 'listing', filesRead: 0, total: null });
+      const reading = seen.filter((p) => p.phase === 'reading');
+      const reads = reading.map((p) => p.filesRead);
+      expect(reads).toEqual([...reads].sort((a, b) => a - b));
+      expect(new Set(reads).size).toBeGreaterThanOrEqual(2);
+      for (const p of reading) {
+        expect(p.total).toBe(SMALL_TIFS.length);
+        expect(p.currentFile === null || p.currentFile.startsWith(folder)).toBe(true);
+      }
+      expect(reading.some((p) => p.etaSeconds !== null && p.etaSeconds > 0)).toBe(true);
+      expect(seen.at(-1)).toMatchObject({ phase: 'done', filesRead: SMALL_TIFS.length, total: SMALL_TIFS.length, currentFile: null });
+      // Throttled: the events before the last are at least 200 ms apart in the engine, so no more than the time allows.
+      expect(seen.length - 1).toBeLessThanOrEqual(Math.ceil(took / 200) + 1);
+    });
+
+    it.skipIf(!haveData)('archives.cancelScan during an add leaves no archive behind', { timeout: 30_000 }, async () => {
+      const folder = await linkedFolder('imagery', SMALL_TIFS);
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let reached = 0;
+      beforeScanFile = async () => {
+        if (++reached === 3) await held;
+      };
+      const seen: ScanProgress[] = [];
+      t.client.on('archives.scanProgressed', (p) => seen.push(p));
+      await t.eventsReady();
+      const adding = t.client.call('archives.add', { roots: [folder] }).then(
+        () => undefined,
+        (err: KestrelError) => err,
+      );
+      await expect.poll(() => reached).toBe(3);
+      await expect.poll(() => seen.length).toBeGreaterThan(0);
+      const id = seen[0]!.archiveId;
+      expect(await t.client.call('archives.cancelScan', { id })).toEqual({ cancelled: true });
+      release();
+      expect(await adding).toMatchObject({ code: 'cancelled' });
+      await expect.poll(() => seen.at(-1)?.phase).toBe('cancelled');
+      expect(reached).toBe(3);
+      expect(await t.client.call('archives.list', {})).toEqual([]);
+      await expect(t.client.call('archives.scenes', { id })).rejects.toMatchObject({ code: 'not_found' });
+      expect(existsSync(join(dir.path, 'archives', `${id}.json`))).toBe(false);
+      expect(await t.client.call('archives.cancelScan', { id })).toEqual({ cancelled: false });
+    });
+
+    it.skipIf(!haveData)('archives.cancelScan during a rescan leaves the catalog as it was', { timeout: 30_000 }, async () => {
+      const folder = await linkedFolder('imagery', SMALL_TIFS.slice(0, 3));
+      const { archive } = await t.client.call('archives.add', { roots: [folder] });
+      const scenesBefore = await t.client.call('archives.scenes', { id: archive.id });
+      const listBefore = await t.client.call('archives.list', {});
+      await linkedFolder('imagery/more', SMALL_TIFS.slice(3));
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let reached = 0;
+      beforeScanFile = async () => {
+        if (++reached === 4) await held;
+      };
+      const rescanning = t.client.call('archives.scan', { id: archive.id }).then(
+        () => undefined,
+        (err: KestrelError) => err,
+      );
+      await expect.poll(() => reached).toBe(4);
+      await expect(t.client.call('archives.scan', { id: archive.id })).rejects.toMatchObject({ code: 'unavailable' });
+      expect(await t.client.call('archives.cancelScan', { id: archive.id })).toEqual({ cancelled: true });
+      release();
+      expect(await rescanning).toMatchObject({ code: 'cancelled' });
+      expect(await t.client.call('archives.scenes', { id: archive.id })).toEqual(scenesBefore);
+      expect(await t.client.call('archives.list', {})).toEqual(listBefore);
+      // Not cancelled, the same rescan finds the new files.
+      beforeScanFile = async () => {};
+      expect(await t.client.call('archives.scan', { id: archive.id })).toMatchObject({ added: 3, unchanged: 3, removed: 0 });
     });
 
     it('archives.add refuses folders that are relative, missing, files, or nested in each other', async () => {
@@ -431,7 +545,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       await expect(t.client.call('captions.provenance' as never, {} as never)).rejects.toMatchObject({ code: 'unknown_method' });
 
       await t.close();
-      t = await open(dir.path);
+      t = await openHere();
       const { caption, changes: history } = await t.client.call('captions.history', { id: c.id });
       expect(caption).toMatchObject({ text: 'a football field surrounded by buildings', provenance: 'person', changes: 4 });
       expect(history.map((h) => [h.op, h.who, h.before, h.after])).toEqual([
@@ -511,7 +625,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(await t.client.call('adapters.activate', { id: first })).toEqual({ active: first });
       await expect(t.client.call('adapters.activate', { id: 'adnope' })).rejects.toMatchObject({ code: 'not_found' });
       await t.close();
-      t = await open(dir.path);
+      t = await openHere();
       expect((await t.client.call('adapters.list', {})).map((v) => [v.id, v.active])).toEqual([
         [second, false],
         [first, true],

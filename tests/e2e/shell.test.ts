@@ -5,7 +5,8 @@
  * see hits on the map, fly to one) runs end to end. Screenshots of every panel land in
  * tests/artifacts/.
  */
-import { cp, mkdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +16,8 @@ import { artifacts, launchChromium, requireBuild, startKestrel, type Started } f
 
 /** The shared real data, read in place (never copied). */
 const sharedData = resolve(new URL('../../..', import.meta.url).pathname, 'shared', 'data');
+/** The shared real rasters, read in place through links (never copied). */
+const sharedGeotiff = join(sharedData, 'geotiff');
 
 describe('the app in Chromium, served by `kestrel start` without a desktop', () => {
   let dir: { path: string; remove(): Promise<void> };
@@ -59,6 +62,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     page.on('console', (m) => {
       // The one call meant to fail (a query with no known word, answered 400) is not a problem.
       if (m.text().includes('status of 400') && m.location().url.endsWith('/api/search.query')) return;
+      // Nor is the add whose scan the test cancels (answered 409, cancelled).
+      if (m.text().includes('status of 409') && m.location().url.endsWith('/api/archives.add')) return;
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${m.location().url})`);
     });
     page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
@@ -405,6 +410,44 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     // The review shot: the finished import and the form.
     await page.locator('.import-job').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'panel-models-import.png') });
+  });
+
+  it.skipIf(!existsSync(sharedGeotiff))('adds a folder typed by path: a scan bar with counts and a Cancel that leaves nothing; unreadable files listed with the reason', { timeout: 180_000 }, async () => {
+    const small = ['RGBA.uint16.tif', 'alpha.tif', 'cogeo.tif', 'rio-tiler/cog_rgb.tif', 'rio-tiler/web.tif'];
+    // Many files (links to a few small GeoTIFFs), so the scan lasts long enough to be seen and cancelled.
+    const big = join(dir.path, 'big survey');
+    await mkdir(big);
+    for (let i = 0; i < 600; i++) await symlink(join(sharedGeotiff, small[i % small.length]!), join(big, `scene-${String(i).padStart(3, '0')}.tif`));
+    const field = join(dir.path, 'field survey');
+    await mkdir(field);
+    await symlink(join(sharedGeotiff, 'cogeo.tif'), join(field, 'a-cogeo.tif'));
+    await symlink(join(sharedGeotiff, 'rio-tiler', 'cog_rgb.tif'), join(field, 'b-cog_rgb.tif'));
+    await writeFile(join(field, 'c-broken.tif'), 'this is not a GeoTIFF');
+
+    await page.getByRole('tab', { name: 'Archives' }).click();
+    const list = page.getByRole('list', { name: 'Archives' });
+    const before = await list.getByRole('listitem').count();
+    await page.getByLabel('Folder to add').fill(big);
+    await page.getByRole('button', { name: 'Add and index' }).click();
+    const bar = page.getByRole('progressbar', { name: 'Scanning big survey' });
+    await bar.waitFor({ timeout: 30_000 });
+    await expect.poll(async () => page.locator('.adding').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/reading \d+\/600 files/);
+    await page.screenshot({ path: join(artifacts, 'panel-archives-scan.png') });
+    await page.getByRole('button', { name: 'Cancel the scan of big survey' }).click();
+    await expect.poll(() => page.getByRole('status').filter({ hasText: /cancelled; nothing was changed/ }).count(), { timeout: 30_000 }).toBe(1);
+    await expect.poll(() => bar.count()).toBe(0);
+    expect(await list.getByRole('listitem').count()).toBe(before);
+
+    await page.getByLabel('Folder to add').fill(field);
+    await page.getByRole('button', { name: 'Add and index' }).click();
+    const added = list.getByRole('listitem').filter({ hasText: 'field survey' });
+    await added.waitFor({ timeout: 30_000 });
+    await expect.poll(() => added.innerText()).toMatch(/2 scenes/);
+    const problem = added.locator('details.problems');
+    expect(await problem.locator('summary').innerText()).toBe('1 file could not be read');
+    await problem.locator('summary').click();
+    expect(await problem.locator('li').innerText()).toMatch(/c-broken\.tif: \S.{10,}/);
+    await page.screenshot({ path: join(artifacts, 'panel-archives-add.png') });
   });
 
   it('made no request to any other origin and logged no error (CSP included)', () => {

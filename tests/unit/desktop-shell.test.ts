@@ -51,6 +51,7 @@ function fakeElectron(userData: string) {
     permissionHandler: undefined as undefined | ((wc: unknown, permission: string, cb: (granted: boolean) => void) => void),
     permissionCheck: undefined as undefined | ((...args: unknown[]) => boolean),
     appListeners: new Map<string, (...args: unknown[]) => void>(),
+    dialogs: [] as { window: unknown; options: { properties?: string[] } }[],
   };
   const electron: ElectronLike = {
     app: {
@@ -89,7 +90,13 @@ function fakeElectron(userData: string) {
       },
     },
     shell: { openExternal: async (url) => void record.external.push(url) },
-    dialog: { showErrorBox: () => {} },
+    dialog: {
+      showErrorBox: () => {},
+      showOpenDialog: async (window, options) => {
+        record.dialogs.push({ window, options });
+        return { canceled: false, filePaths: [userData] };
+      },
+    },
   };
   return { electron, record };
 }
@@ -193,6 +200,17 @@ describe('desktop shell security checklist', () => {
   it("keeps the data folder under the OS's user data path", async () => {
     const reply = (await record.ipc.get(methodChannel('app.info'))!({ senderFrame: { url: 'app://kestrel/index.html' } }, {})) as IpcReply;
     expect(reply.ok && (reply.value as { dataDir: string }).dataDir).toBe(join(dir.path, 'userData', 'data'));
+  });
+
+  it('answers dialog.pick with a folder dialog parented to the window, and takes grants, not paths, for archives.add', async () => {
+    const page = { senderFrame: { url: 'app://kestrel/index.html' } };
+    const picked = (await record.ipc.get(methodChannel('dialog.pick'))!(page, { purpose: 'archive-folder' })) as IpcReply;
+    expect(picked).toMatchObject({ ok: true, value: { grant: expect.stringMatching(/^grant-[0-9a-f]{32}$/), label: 'userData' } });
+    expect(record.dialogs).toHaveLength(1);
+    expect((record.dialogs[0]!.window as { webContents: unknown }).webContents).toBe(record.windows[0]!.contents);
+    expect(record.dialogs[0]!.options.properties).toEqual(['openDirectory']);
+    const raw = (await record.ipc.get(methodChannel('archives.add'))!(page, { roots: [join(dir.path, 'userData')] })) as IpcReply;
+    expect(raw).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
 
   it('answers IPC only from our page, on one channel per method', async () => {

@@ -45,6 +45,14 @@ describe('preload', () => {
     expect(invoked.at(-1)).toEqual({ channel: methodChannel('app.info'), input: {} });
   });
 
+  it('exposes the native picker and scan cancel as contract methods on their own channels', async () => {
+    expect(await api.call('dialog.pick', { purpose: 'archive-folder' })).toBe(42);
+    expect(invoked.at(-1)).toEqual({ channel: methodChannel('dialog.pick'), input: { purpose: 'archive-folder' } });
+    await api.call('archives.cancelScan', { id: 'a1' });
+    expect(invoked.at(-1)?.channel).toBe(methodChannel('archives.cancelScan'));
+    expect(() => api.on('archives.scanProgressed', () => {})).not.toThrow();
+  });
+
   it('refuses a name outside the contract without touching IPC', async () => {
     const before = invoked.length;
     await expect(api.call('shell.openExternal', {})).rejects.toThrow(/no method named/);

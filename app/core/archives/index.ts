@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { basename, relative, resolve, sep } from 'node:path';
 import { KestrelError, type ScanReport } from '../../contract/index.js';
-import type { Catalog, Fingerprint, Polygonal, SceneRecord, SceneSummary } from '../catalog/index.js';
+import type { ArchiveRecord, Fingerprint, Polygonal, SceneRecord, SceneSummary } from '../catalog/index.js';
 import { describeScene, RASTER_EXTENSIONS, RasterError, type SceneDescription } from '../raster/index.js';
 
 /** Glob → RegExp over a path relative to the root with `/` separators. `**` spans folders, `*` and `?` do not. */
@@ -98,13 +98,19 @@ export async function validateRoots(roots: string[]): Promise<string[]> {
 }
 
 /** Every raster file under the roots, minus the excludes, sorted. Unlistable subfolders are reported. */
-export async function listRasters(roots: string[], excludes: string[]): Promise<{ files: string[]; problems: ScanReport['problems'] }> {
+export async function listRasters(
+  roots: string[],
+  excludes: string[],
+  options: { signal?: AbortSignal; onFolder?: (folder: string, filesSoFar: number) => void } = {},
+): Promise<{ files: string[]; problems: ScanReport['problems'] }> {
   const patterns = excludes.map(globToRegExp);
   const files: string[] = [];
   const problems: ScanReport['problems'] = [];
   const seen = new Set<string>();
   for (const root of roots) {
     const walk = async (dir: string): Promise<void> => {
+      throwIfCancelled(options.signal);
+      options.onFolder?.(dir, files.length);
       let entries;
       try {
         entries = await readdir(dir, { withFileTypes: true });
@@ -176,23 +182,59 @@ function problemOf(err: unknown, file: string): { message: string; hint?: string
   return { message: `${basename(file)} could not be read (${e.code ?? e.message}).`, hint: 'Check the file; it is skipped until it can be read.' };
 }
 
+/** Thrown between files once a scan's signal is aborted; nothing has been written yet. */
+export function throwIfCancelled(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new KestrelError({ code: 'cancelled', message: 'The scan was cancelled; nothing was changed.' });
+}
+
+export interface ScanOptions {
+  /** Aborting stops the scan before its next file; checked until the scan starts writing. */
+  signal?: AbortSignal;
+  /** Called for each folder listed and each file read (throttle it: there may be tens of thousands). */
+  onProgress?: (p: ScanStep) => void;
+  /** Awaited before each file is read (tests pace a scan with it). */
+  beforeFile?: (file: string) => Promise<void>;
+}
+
+/** One step of a scan, for progress reports. */
+export interface ScanStep {
+  phase: 'listing' | 'reading';
+  filesSeen: number;
+  filesRead: number;
+  total: number | null;
+  currentFile: string | null;
+}
+
+/** An archive's scenes after a scan, and what changed; nothing is written. */
+export interface ScanResult {
+  scenes: SceneRecord[];
+  summary: Omit<ScanReport, 'archiveId' | 'problems'>;
+  problems: ScanReport['problems'];
+}
+
 /**
- * Scans an archive: lists its rasters, keeps scenes whose fingerprint is unchanged, describes new and
- * changed files, drops removed ones; writes the catalog once. Unreadable files are kept with
- * status "error" and reported, never fatal.
+ * Reads an archive's folders against the scenes it had: keeps scenes whose fingerprint is
+ * unchanged, describes new and changed files, drops removed ones. Unreadable files are kept with
+ * status "error" and reported, never fatal. Writes nothing, so a cancelled scan changes nothing.
  */
-export async function scanArchive(catalog: Catalog, archiveId: string, onFile?: (file: string, index: number, total: number) => void): Promise<ScanReport> {
-  const archive = catalog.archive(archiveId);
-  if (!archive) throw new KestrelError({ code: 'not_found', message: `There is no archive ${archiveId}.`, hint: 'archives.list shows the archives.' });
-  const { files, problems } = await listRasters(archive.roots, archive.excludes);
-  const before = new Map((await catalog.scenes(archiveId)).map((s) => [s.path, s]));
+export async function readArchive(archive: Pick<ArchiveRecord, 'id' | 'roots' | 'excludes'>, previous: SceneRecord[], options: ScanOptions = {}): Promise<ScanResult> {
+  const archiveId = archive.id;
+  const { signal, onProgress } = options;
+  const { files, problems } = await listRasters(archive.roots, archive.excludes, {
+    ...(signal ? { signal } : {}),
+    onFolder: (folder, filesSeen) => onProgress?.({ phase: 'listing', filesSeen, filesRead: 0, total: null, currentFile: folder }),
+  });
+  const before = new Map(previous.map((s) => [s.path, s]));
   const now = new Date().toISOString();
   const scenes: SceneRecord[] = [];
   let added = 0;
   let changed = 0;
   let unchanged = 0;
   for (const [i, file] of files.entries()) {
-    onFile?.(file, i, files.length);
+    throwIfCancelled(signal);
+    onProgress?.({ phase: 'reading', filesSeen: files.length, filesRead: i, total: files.length, currentFile: file });
+    await options.beforeFile?.(file);
+    throwIfCancelled(signal);
     const old = before.get(file);
     before.delete(file);
     let fp: Fingerprint;
@@ -230,9 +272,9 @@ export async function scanArchive(catalog: Catalog, archiveId: string, onFile?: 
       scenes.push({ id: sceneIdOf(archiveId, file), archiveId, path: file, fingerprint: fp, status: 'error', summary: null, error: problem, scannedAt: now });
     }
   }
-  const removed = before.size;
-  await catalog.setScenes(archiveId, scenes);
-  const summary = { at: now, added, changed, removed, unchanged, errors: problems.length };
-  await catalog.updateArchive(archiveId, { lastScan: summary });
-  return { archiveId, ...summary, problems };
+  throwIfCancelled(signal);
+  onProgress?.({ phase: 'reading', filesSeen: files.length, filesRead: files.length, total: files.length, currentFile: null });
+  return { scenes, summary: { at: now, added, changed, removed: before.size, unchanged, errors: problems.length }, problems };
 }
+
+export { ScanRegistry, type ScanRun } from './scans.js';
