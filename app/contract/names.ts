@@ -34,6 +34,7 @@ export const METHOD_NAMES = [
   'tune.cancel',
   'adapters.list',
   'adapters.activate',
+  'basemap.info',
 ] as const;
 export const EVENT_NAMES = ['settings.changed', 'engine.restarted', 'models.statusChanged', 'index.progressed', 'archives.scanned', 'captions.changed', 'tune.progressed'] as const;
 
