@@ -39,6 +39,7 @@ export const METHOD_NAMES = [
   'tune.cancel',
   'adapters.list',
   'adapters.activate',
+  'basemap.info',
   'dialog.pick',
 ] as const;
 export const EVENT_NAMES = [

@@ -10,6 +10,41 @@ import { EVENT_NAMES, METHOD_NAMES } from './names.js';
 export const Theme = z.enum(['system', 'light', 'dark']);
 export const ExecutionProviderName = z.enum(['cpu', 'webgpu', 'cuda', 'tensorrt', 'dml', 'coreml']);
 
+/** A folder or file path typed by the user: absolute, no NUL, not absurdly long. */
+const FolderPath = z
+  .string()
+  .min(1)
+  .max(4096)
+  .refine((p) => !p.includes('\0'), 'must not contain NUL')
+  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path');
+
+/**
+ * A local basemap under the scenes: a folder of XYZ tiles (`<z>/<x>/<y>.png|jpg|jpeg|webp`, y from the
+ * top) or an MBTiles file (raster tiles). Kestrel has none by default: it works offline.
+ */
+export const BasemapSetting = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('xyz'), folder: FolderPath }).strict(),
+  z.object({ kind: z.literal('mbtiles'), file: FolderPath }).strict(),
+]);
+export type BasemapSetting = z.infer<typeof BasemapSetting>;
+
+/** What the map needs to show the basemap. */
+export const BasemapInfo = z.object({
+  kind: z.enum(['xyz', 'mbtiles']),
+  /** The MBTiles metadata's name, else the file or folder name. */
+  name: z.string(),
+  format: z.enum(['png', 'jpg', 'webp']),
+  minZoom: z.number().int().min(0).max(30),
+  maxZoom: z.number().int().min(0).max(30),
+  /** [west, south, east, north] in degrees, when the basemap says. */
+  bounds: z.tuple([z.number(), z.number(), z.number(), z.number()]).nullable(),
+  /** Plain text (markup removed), when the basemap has one. */
+  attribution: z.string().nullable(),
+  /** Opaque; changes whenever the basemap is (re)opened. Tile URLs carry it so no cache mixes two basemaps. */
+  version: z.string().regex(/^[a-z0-9]{1,32}$/),
+});
+export type BasemapInfo = z.infer<typeof BasemapInfo>;
+
 export const Settings = z
   .object({
     /** UI theme; `system` follows the OS. */
@@ -22,6 +57,8 @@ export const Settings = z
     welcomeDismissed: z.boolean(),
     /** The id of the active model pack (changed through models.activate, which also loads it). */
     activeModel: z.string().nullable(),
+    /** The local basemap, or null for none (checked when set: the folder or file must hold tiles). */
+    basemap: BasemapSetting.nullable(),
   })
   .strict();
 export type Settings = z.infer<typeof Settings>;
@@ -93,14 +130,6 @@ export const ScanReport = ScanSummary.extend({
   problems: z.array(FileProblem),
 });
 export type ScanReport = z.infer<typeof ScanReport>;
-
-/** A folder path typed by the user: absolute, no NUL, not absurdly long. */
-const FolderPath = z
-  .string()
-  .min(1)
-  .max(4096)
-  .refine((p) => !p.includes('\0'), 'must not contain NUL')
-  .refine((p) => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p) || p.startsWith('\\\\'), 'must be an absolute path');
 
 const Glob = z.string().min(1).max(256);
 
@@ -544,6 +573,8 @@ export const methods = {
    * engine answers `unsupported`). The grant stands in for the path in the methods that take one.
    */
   'dialog.pick': { input: z.object({ purpose: PickPurpose }).strict(), output: PickResult },
+  /** The basemap in the settings, opened; null when there is none. Fails (naming the file) when it can no longer be read. */
+  'basemap.info': { input: Empty, output: BasemapInfo.nullable() },
 } as const;
 
 export const EngineRestarted = z.object({

@@ -15,6 +15,7 @@ import { SettingsStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
 import { ModelImports, ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
+import { BasemapService, openBasemap, validAddress } from './basemap/index.js';
 import type { Asset } from './host-protocol.js';
 
 /** Chip thumbnails' side in pixels. */
@@ -78,6 +79,8 @@ export interface Engine {
   tile(sceneId: string, z: number, x: number, y: number): Promise<Asset | undefined>;
   /** A chip thumbnail by opaque chip id (thumbs://); undefined when there is no such chip. */
   thumb(chipId: string): Promise<Asset | undefined>;
+  /** A tile of the basemap in the settings (basemap:// and /basemap/); undefined when there is none or the address is off the grid. */
+  basemap(z: number, x: number, y: number): Promise<Asset | undefined>;
   /** Installed model packs and the active one's runtime (embeddings for indexing and search). */
   readonly models: ModelLibrary;
   readonly catalog: Catalog;
@@ -134,6 +137,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     });
   }
   const tiles = new TileService();
+  const basemap = new BasemapService(settings.get().basemap);
   const jobs = new IndexJobs({ dataDir, catalog, onProgress: (st) => events.emit('index.progressed', st), ...(options.indexJobOptions ? { jobOptions: options.indexJobOptions } : {}) });
   const search = new SearchService(dataDir, catalog, options.searchExactThreshold !== undefined ? { exactThreshold: options.searchExactThreshold } : {});
   const captions = new CaptionBank(dataDir);
@@ -213,7 +217,16 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     'settings.get': () => settings.get(),
     'settings.set': async (patch) => {
       const before = settings.get();
-      const next = await settings.set(patch);
+      // A basemap is opened before it is saved: one that cannot serve tiles is refused, naming the file.
+      const opened = patch.basemap ? await openBasemap(patch.basemap) : undefined;
+      let next;
+      try {
+        next = await settings.set(patch);
+      } catch (err) {
+        opened?.close();
+        throw err;
+      }
+      if (patch.basemap !== undefined) basemap.replace(next.basemap, opened);
       events.emit('settings.changed', next);
       // A new provider preference applies to the loaded model at once.
       if (next.executionProvider !== before.executionProvider && next.activeModel) await models.activate(next.activeModel);
@@ -394,6 +407,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     'dialog.pick': () => {
       throw new KestrelError({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });
     },
+    'basemap.info': () => basemap.info(),
     ...tuning.handlers,
   };
 
@@ -442,6 +456,13 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       }
       return search.renderThumbnail(at.scene.path, at.window, THUMB_SIZE);
     },
+    // Any address on the grid of a set basemap answers with an image (a transparent one where the
+    // basemap has no tile): a 404 is an error to the browser, logged for every tile of an edge.
+    basemap: async (z, x, y) => {
+      const tile = await basemap.tile(z, x, y);
+      if (tile) return tile;
+      return basemap.configured && validAddress(z, x, y) ? EMPTY_TILE : undefined;
+    },
     models,
     catalog,
     jobs,
@@ -455,6 +476,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       await scans.close();
       await jobs.close();
       await registering;
+      basemap.close();
       await Promise.allSettled([models.close(), tiles.close(), search.close()]);
     },
   };

@@ -24,7 +24,8 @@ export type ToEngine =
   | InferenceToEngine
   | { type: 'call'; id: number; method: string; input: unknown }
   | { type: 'asset'; id: number; kind: 'tile'; sceneId: string; z: number; x: number; y: number }
-  | { type: 'asset'; id: number; kind: 'thumb'; chipId: string };
+  | { type: 'asset'; id: number; kind: 'thumb'; chipId: string }
+  | { type: 'asset'; id: number; kind: 'basemap'; z: number; x: number; y: number };
 
 export type FromEngine =
   | InferenceFromEngine

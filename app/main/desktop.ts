@@ -9,7 +9,7 @@ import { DATA_DIR_ENV, rendererDir } from '../core/index.js';
 import type { DispatchTarget } from '../contract/index.js';
 import { registerIpc, type IpcMainLike } from './ipc.js';
 import { Pickers, type DialogLike } from './pickers.js';
-import { appProtocol, thumbsProtocol, tilesProtocol, type AssetSource } from './protocols.js';
+import { appProtocol, basemapProtocol, thumbsProtocol, tilesProtocol, type AssetSource } from './protocols.js';
 import { APP_ORIGIN, isAllowedExternal, windowOptions } from './security.js';
 
 export interface WindowLike {
@@ -71,6 +71,7 @@ export const SCHEMES: { scheme: string; privileges: Privileges }[] = [
   { scheme: 'app', privileges: { standard: true, secure: true, supportFetchAPI: true } },
   { scheme: 'tiles', privileges: { standard: true, secure: true } },
   { scheme: 'thumbs', privileges: { standard: true, secure: true } },
+  { scheme: 'basemap', privileges: { standard: true, secure: true } },
 ];
 
 /** Must run before the app is ready (Electron's rule for privileged schemes). Returns false for a second instance. */
@@ -116,6 +117,7 @@ export async function startDesktop(electron: ElectronLike, options: DesktopOptio
   electron.protocol.handle('app', appProtocol(rendererDir()));
   electron.protocol.handle('tiles', tilesProtocol(engine));
   electron.protocol.handle('thumbs', thumbsProtocol(engine));
+  electron.protocol.handle('basemap', basemapProtocol(engine));
 
   const { defaultSession } = electron.session;
   defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));

@@ -36,7 +36,8 @@ type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
 type Pending = { resolve: (value: unknown) => void; reject: (err: KestrelError) => void; what: string };
 type AssetRequest =
   | { kind: 'tile'; sceneId: string; z: number; x: number; y: number }
-  | { kind: 'thumb'; chipId: string };
+  | { kind: 'thumb'; chipId: string }
+  | { kind: 'basemap'; z: number; x: number; y: number };
 
 export class EngineProcess implements DispatchTarget {
   readonly events = new EventBus();
@@ -103,6 +104,10 @@ export class EngineProcess implements DispatchTarget {
 
   thumb(chipId: string): Promise<Asset | undefined> {
     return this.asset({ kind: 'thumb', chipId }, `thumbnail ${chipId}`);
+  }
+
+  basemap(z: number, x: number, y: number): Promise<Asset | undefined> {
+    return this.asset({ kind: 'basemap', z, x, y }, `basemap tile ${z}/${x}/${y}`);
   }
 
   async close(): Promise<void> {

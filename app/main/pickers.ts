@@ -94,6 +94,8 @@ export function pathListField(name: string, ...purposes: PickPurpose[]): PathFie
 export const PATH_FIELDS: Partial<Record<MethodName, readonly PathField[]>> = {
   'archives.add': [pathListField('roots', 'archive-folder')],
   'captions.importBank': [pathField('file', 'caption-file')],
+  'models.import': [pathField('file', 'checkpoint')],
+  'settings.set': [pathField('basemap.folder', 'basemap-folder'), pathField('basemap.file', 'basemap-mbtiles')],
 };
 
 const GRANT = /^grant-[0-9a-f]{32}$/;

@@ -1,7 +1,7 @@
 /**
  * The desktop app's custom protocols. app:// serves the built renderer; tiles:// and thumbs://
  * resolve an opaque scene or chip id through the engine, never a path, so nothing a page asks for
- * can name a file.
+ * can name a file; basemap:// takes three numbers (the basemap itself is chosen in the settings).
  */
 import { CSP } from '../server/index.js';
 import { readStatic } from '../server/static.js';
@@ -10,6 +10,7 @@ import type { Asset } from '../core/index.js';
 export interface AssetSource {
   tile(sceneId: string, z: number, x: number, y: number): Promise<Asset | undefined>;
   thumb(chipId: string): Promise<Asset | undefined>;
+  basemap(z: number, x: number, y: number): Promise<Asset | undefined>;
 }
 
 type Handler = (request: Request) => Promise<Response>;
@@ -55,6 +56,24 @@ export function tilesProtocol(source: AssetSource): Handler {
       const [z, x, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
       if (z > 30 || x >= 2 ** z || y >= 2 ** z) return text(400, 'Tile outside the XYZ grid');
       return image(await source.tile(url.host, z, x, y));
+    });
+}
+
+/**
+ * basemap://tile/<z>/<x>/<y>[?v=<version>]: a tile of the basemap in the settings. The version (from
+ * basemap.info) only keeps caches of two basemaps apart; the engine ignores it.
+ */
+export function basemapProtocol(source: AssetSource): Handler {
+  return (request) =>
+    guarded(async () => {
+      const url = new URL(request.url);
+      const m = /^\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})$/.exec(url.pathname);
+      if (url.host !== 'tile' || !m || (url.search && !/^\?v=[a-z0-9]{1,32}$/.test(url.search))) {
+        return text(400, 'Bad basemap address: expected basemap://tile/<z>/<x>/<y>');
+      }
+      const [z, x, y] = [Number(m[1]), Number(m[2]), Number(m[3])];
+      if (z > 30 || x >= 2 ** z || y >= 2 ** z) return text(400, 'Tile outside the XYZ grid');
+      return image(await source.basemap(z, x, y));
     });
 }
 

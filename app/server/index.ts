@@ -24,6 +24,8 @@ export interface ServerOptions {
   tiles?: (sceneId: string, z: number, x: number, y: number) => Promise<{ body: Uint8Array; type: string } | undefined>;
   /** Chip thumbnails for GET /thumbs/{chipId}, by opaque chip id. */
   thumbs?: (chipId: string) => Promise<{ body: Uint8Array; type: string } | undefined>;
+  /** Tiles of the basemap in the settings for GET /basemap/{z}/{x}/{y} (three numbers, never a path). */
+  basemap?: (z: number, x: number, y: number) => Promise<{ body: Uint8Array; type: string } | undefined>;
 }
 
 export interface RunningServer {
@@ -42,7 +44,7 @@ export const CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
-  "img-src 'self' data: blob: tiles: thumbs:",
+  "img-src 'self' data: blob: tiles: thumbs: basemap:",
   "font-src 'self'",
   "connect-src 'self'",
   "object-src 'none'",
@@ -148,6 +150,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed\n', 'text/plain');
     const tile = /^\/tiles\/([A-Za-z0-9_-]{1,128})\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(?:\.\w+)?$/.exec(url.pathname);
     const thumb = /^\/thumbs\/([a-z0-9_-]{1,128})$/.exec(url.pathname);
+    const base = /^\/basemap\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})$/.exec(url.pathname);
+    if (base && options.basemap) {
+      const out = await options.basemap(Number(base[1]), Number(base[2]), Number(base[3]));
+      if (!out) return send(res, 404, 'No basemap tile here\n', 'text/plain');
+      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
+    }
     if (thumb && options.thumbs) {
       const out = await options.thumbs(thumb[1]!);
       if (!out) return send(res, 404, 'No such chip\n', 'text/plain');

@@ -50,7 +50,12 @@ async function answer(engine: Engine, message: Exclude<ToEngine, InferenceToEngi
     if (message.type === 'call') {
       return { type: 'result', id: message.id, ok: true, value: await dispatch(engine.handlers, message.method, message.input) };
     }
-    const asset = message.kind === 'tile' ? await engine.tile(message.sceneId, message.z, message.x, message.y) : await engine.thumb(message.chipId);
+    const asset =
+      message.kind === 'tile'
+        ? await engine.tile(message.sceneId, message.z, message.x, message.y)
+        : message.kind === 'basemap'
+          ? await engine.basemap(message.z, message.x, message.y)
+          : await engine.thumb(message.chipId);
     return { type: 'result', id: message.id, ok: true, value: asset ?? null };
   } catch (err) {
     return { type: 'result', id: message.id, ok: false, error: KestrelError.from(err).toJSON() };

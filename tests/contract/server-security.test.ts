@@ -6,6 +6,7 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openEngine, type Engine } from '../../app/core/index.js';
 import { startServer, type RunningServer } from '../../app/server/index.js';
+import { flatTile, writeMbtiles } from '../helpers/basemap.js';
 import { tempDir } from '../helpers/tmp.js';
 
 interface Reply {
@@ -166,6 +167,34 @@ describe('server security', () => {
       expect(calls.length).toBe(before);
     } finally {
       await assets.close();
+    }
+  });
+
+  it('serves the basemap by tile address only, with the token', async () => {
+    const file = join(dir.path, 'basemap.mbtiles');
+    writeMbtiles(file, [{ z: 1, x: 1, y: 0, data: await flatTile([10, 120, 200]) }], { name: 'b', format: 'png', minzoom: '1', maxzoom: '1' });
+    await engine.handlers['settings.set']({ basemap: { kind: 'mbtiles', file } });
+    const assets = await startServer({ target: engine, port: 0, basemap: (z, x, y) => engine.basemap(z, x, y) });
+    const get = (path: string, auth = true): Promise<Reply> => raw(assets, path, { headers: auth ? { authorization: `Bearer ${assets.token}` } : {} });
+    try {
+      expect((await get('/basemap/1/1/0', false)).status).toBe(401);
+      expect((await get('/basemap/1/1/0?token=wrong', false)).status).toBe(401);
+      const tile = await get('/basemap/1/1/0?v=abc123');
+      expect(tile.status).toBe(200);
+      expect(tile.headers['content-type']).toBe('image/png');
+      // On the grid without a tile: a transparent tile, not an error the browser would log.
+      expect((await get('/basemap/1/0/0')).status).toBe(200);
+      expect((await get('/basemap/1/2/0')).status).toBe(404);
+      for (const path of ['/basemap/..%2f..%2fsecret.txt', '/basemap/1/1/0/../../../secret.txt', '/basemap/1/1/%2e%2e', '/basemap/1/1', `/basemap/${encodeURIComponent(file)}`]) {
+        const res = await get(path);
+        expect(res.status, path).not.toBe(200);
+        expect(res.body).not.toContain('TOP-SECRET');
+      }
+      await engine.handlers['settings.set']({ basemap: null });
+      expect((await get('/basemap/1/1/0')).status).toBe(404);
+    } finally {
+      await assets.close();
+      await engine.handlers['settings.set']({ basemap: null });
     }
   });
 });

@@ -9,6 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ImportStatus, KestrelClient, KestrelError, ScanProgress } from '../../app/contract/index.js';
 import type { EngineOptions } from '../../app/core/index.js';
 import { writeOpenClipSafetensors } from '../helpers/checkpoints.js';
+import { flatTile, writeMbtiles, writeXyz } from '../helpers/basemap.js';
 
 export interface Transport {
   client: KestrelClient;
@@ -86,6 +87,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
         executionProvider: 'auto',
         welcomeDismissed: false,
         activeModel: null,
+        basemap: null,
       });
     });
 
@@ -115,6 +117,60 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(bad.code).toBe('invalid_input');
       expect(bad.message).toContain('theme');
       expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'system', searchTopK: 50 });
+    });
+
+    it('settings.set refuses a basemap that cannot serve tiles, naming the file, and keeps the settings', async () => {
+      const noTiles = join(dir.path, 'empty-folder');
+      await mkdir(join(noTiles, '2', '1'), { recursive: true });
+      const folderErr = await rejection(t.client.call('settings.set', { basemap: { kind: 'xyz', folder: noTiles }, theme: 'dark' }));
+      expect(folderErr).toMatchObject({ code: 'invalid_input', file: noTiles });
+      expect(folderErr.message).toMatch(/contains no XYZ tiles/);
+      expect(folderErr.hint).toBeTruthy();
+
+      const corrupt = join(dir.path, 'broken.mbtiles');
+      await writeFile(corrupt, Buffer.alloc(8192, 'garbage '));
+      const fileErr = await rejection(t.client.call('settings.set', { basemap: { kind: 'mbtiles', file: corrupt } }));
+      expect(fileErr).toMatchObject({ code: 'corrupt_file', file: corrupt });
+      expect(fileErr.message).toMatch(/broken\.mbtiles is not an MBTiles file/);
+
+      const relative = await rejection(t.client.call('settings.set', { basemap: { kind: 'mbtiles', file: 'tiles.mbtiles' } }));
+      expect(relative.code).toBe('invalid_input');
+      expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'system', basemap: null });
+      expect(await t.client.call('basemap.info', {})).toBeNull();
+    });
+
+    it('basemap.info describes the basemap in the settings, after a restart too, and null once it is None', async () => {
+      expect(await t.client.call('basemap.info', {})).toBeNull();
+      const file = join(dir.path, 'world.mbtiles');
+      writeMbtiles(file, [{ z: 0, x: 0, y: 0, data: await flatTile([90, 160, 90]) }, { z: 2, x: 1, y: 1, data: await flatTile([20, 20, 20]) }], {
+        name: 'Little world',
+        format: 'png',
+        bounds: '-180,-85,180,85',
+        attribution: '© Test data',
+      });
+      const seen: unknown[] = [];
+      const stop = t.client.on('settings.changed', (s) => seen.push(s.basemap));
+      await t.eventsReady();
+      const saved = await t.client.call('settings.set', { basemap: { kind: 'mbtiles', file } });
+      expect(saved.basemap).toEqual({ kind: 'mbtiles', file });
+      await expect.poll(() => seen).toEqual([{ kind: 'mbtiles', file }]);
+      stop();
+      const expected = { kind: 'mbtiles', name: 'Little world', format: 'png', minZoom: 0, maxZoom: 2, bounds: [-180, -85, 180, 85], attribution: '© Test data' };
+      const info = await t.client.call('basemap.info', {});
+      expect(info).toMatchObject(expected);
+      expect(info?.version).toMatch(/^[a-z0-9]+$/);
+
+      await t.close();
+      t = await open(dir.path);
+      expect(await t.client.call('basemap.info', {})).toMatchObject(expected);
+
+      const folder = join(dir.path, 'xyz');
+      await writeXyz(folder, [{ z: 3, x: 2, y: 5, data: await flatTile([200, 100, 50], { format: 'webp' }) }], 'webp');
+      await t.client.call('settings.set', { basemap: { kind: 'xyz', folder } });
+      expect(await t.client.call('basemap.info', {})).toMatchObject({ kind: 'xyz', name: 'xyz', format: 'webp', minZoom: 3, maxZoom: 3, bounds: null, attribution: null });
+
+      await t.client.call('settings.set', { basemap: null });
+      expect(await t.client.call('basemap.info', {})).toBeNull();
     });
 
     it('refuses unknown fields rather than ignoring them', async () => {

@@ -11,6 +11,7 @@ import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { desktopAvailability } from '../../app/cli/commands/start.js';
+import { worldTiles, writeMbtiles } from '../helpers/basemap.js';
 import { tempDir } from '../helpers/tmp.js';
 import { artifacts, launchChromium, requireBuild, startKestrel, type Started } from './helpers.js';
 
@@ -60,8 +61,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
       if (u.protocol !== 'data:' && u.protocol !== 'blob:' && u.origin !== origin) offOrigin.push(r.url());
     });
     page.on('console', (m) => {
-      // The one call meant to fail (a query with no known word, answered 400) is not a problem.
-      if (m.text().includes('status of 400') && m.location().url.endsWith('/api/search.query')) return;
+      // The calls meant to fail (a query with no known word, a basemap folder without tiles; answered 400) are not problems.
+      if (m.text().includes('status of 400') && (m.location().url.endsWith('/api/search.query') || m.location().url.endsWith('/api/settings.set'))) return;
       // Nor is the add whose scan the test cancels (answered 409, cancelled).
       if (m.text().includes('status of 409') && m.location().url.endsWith('/api/archives.add')) return;
       if (m.type() === 'error' || m.type() === 'warning') problems.push(`${m.type()}: ${m.text()} (${m.location().url})`);
@@ -448,6 +449,55 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await problem.locator('summary').click();
     expect(await problem.locator('li').innerText()).toMatch(/c-broken\.tif: \S.{10,}/);
     await page.screenshot({ path: join(artifacts, 'panel-archives-add.png') });
+  });
+
+  it('shows a local MBTiles basemap set in the Settings tab, explains one that cannot be used, and goes back to none', async () => {
+    // A small world basemap: zoom 0 to 3, each tile a flat colour with a grid.
+    const file = join(dir.path, 'basemap', 'grid-world.mbtiles');
+    await mkdir(join(dir.path, 'basemap', 'no-tiles'), { recursive: true });
+    writeMbtiles(file, await worldTiles(3), { name: 'Grid world', format: 'png', minzoom: '0', maxzoom: '3', bounds: '-180,-85.0511,180,85.0511', attribution: '<a href="https://example.org">Kestrel test tiles</a>' });
+
+    await page.getByRole('tab', { name: 'Settings' }).click();
+    const source = page.getByLabel('Basemap source');
+    await source.selectOption('xyz');
+    await page.getByLabel('Basemap tile folder').fill(join(dir.path, 'basemap', 'no-tiles'));
+    await page.getByRole('button', { name: 'Apply' }).click();
+    const alert = page.getByRole('form', { name: 'Basemap' }).locator('xpath=following-sibling::p[@role="alert"]');
+    await expect.poll(() => alert.textContent()).toMatch(/contains no XYZ tiles/);
+    expect(await page.locator('.basemap-tiles').count()).toBe(0);
+
+    await source.selectOption('mbtiles');
+    await page.getByLabel('Basemap MBTiles file').fill(file);
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.getByLabel('Current basemap').textContent()).toMatch(/Grid world.*MBTiles.*PNG.*zoom 0–3/s);
+    expect(await alert.count()).toBe(0);
+
+    // Out to the whole world (the zoom-out button is disabled at the map's minimum, 1), then in to zoom 2: the whole grid world in view.
+    const zoomOut = page.locator('.leaflet-control-zoom-out');
+    for (let i = 0; i < 25 && !((await zoomOut.getAttribute('class')) ?? '').includes('leaflet-disabled'); i++) {
+      await zoomOut.click();
+      await page.waitForTimeout(300);
+    }
+    await page.locator('.leaflet-control-zoom-in').click();
+    await page.waitForTimeout(400);
+    const loaded = (): Promise<string[]> =>
+      page
+        .locator('.basemap-tiles img')
+        .evaluateAll((imgs) => (imgs as HTMLImageElement[]).filter((i) => i.complete && i.naturalWidth > 0).map((i) => new URL(i.src).pathname));
+    await expect.poll(async () => (await loaded()).filter((p) => p.startsWith('/basemap/2/')).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(8);
+    expect((await loaded()).every((p) => /^\/basemap\/\d+\/\d+\/\d+$/.test(p))).toBe(true);
+    // Attribution as text: the file's link is not a link on the page.
+    const attribution = page.locator('.leaflet-control-attribution');
+    expect(await attribution.textContent()).toContain('Kestrel test tiles');
+    expect(await attribution.locator('a[href="https://example.org"]').count()).toBe(0);
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: join(artifacts, 'map-basemap.png') });
+
+    await source.selectOption('none');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.locator('.basemap-tiles').count()).toBe(0);
+    expect(await page.getByLabel('Current basemap').count()).toBe(0);
+    expect(await attribution.textContent()).not.toContain('Kestrel test tiles');
   });
 
   it('made no request to any other origin and logged no error (CSP included)', () => {

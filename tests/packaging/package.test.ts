@@ -102,6 +102,13 @@ describe('packaging with a stub Electron (offline)', () => {
       }
     });
 
+    it(`ships the WebAssembly SQLite that reads MBTiles basemaps (${target.platform}-${target.arch})`, () => {
+      // Platform-independent: the .wasm is read with fs from inside app.asar, which Electron's fs supports.
+      for (const f of ['/node_modules/node-sqlite3-wasm/package.json', '/node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.js', '/node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm']) {
+        expect(files, f).toContain(f);
+      }
+    });
+
     it('leaves sources, tests, tools and development packages out', () => {
       const bad = files.filter(
         (f) =>

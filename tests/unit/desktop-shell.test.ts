@@ -148,9 +148,10 @@ describe('desktop shell security checklist', () => {
     expect(win().loaded).toBe('app://kestrel/index.html');
   });
 
-  it('registers app://, tiles:// and thumbs:// as privileged schemes with handlers', () => {
-    expect(record.privileged.map((s) => s.scheme).sort()).toEqual(['app', 'thumbs', 'tiles']);
-    expect([...record.handlers.keys()].sort()).toEqual(['app', 'thumbs', 'tiles']);
+  it('registers app://, tiles://, thumbs:// and basemap:// as privileged schemes with handlers', () => {
+    expect(record.privileged.map((s) => s.scheme).sort()).toEqual(['app', 'basemap', 'thumbs', 'tiles']);
+    expect([...record.handlers.keys()].sort()).toEqual(['app', 'basemap', 'thumbs', 'tiles']);
+    expect(record.privileged.find((s) => s.scheme === 'basemap')?.privileges).toEqual(record.privileged.find((s) => s.scheme === 'tiles')?.privileges);
   });
 
   it('serves app:// pages with a strict CSP', async () => {
@@ -159,11 +160,18 @@ describe('desktop shell security checklist', () => {
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain('unsafe');
+    // Images from our own schemes only: the scenes' tiles, the thumbnails and the local basemap.
+    expect(csp).toContain("img-src 'self' data: blob: tiles: thumbs: basemap:");
   });
 
   it('resolves tiles:// through the engine by id (no scene exists yet: 404), and refuses paths', async () => {
     expect((await record.handlers.get('tiles')!(new Request('tiles://abc/1/0/0'))).status).toBe(404);
     expect((await record.handlers.get('tiles')!(new Request('tiles://abc/../../etc/passwd'))).status).toBe(400);
+  });
+
+  it('resolves basemap:// through the engine process (no basemap set: 404), and refuses paths', async () => {
+    expect((await record.handlers.get('basemap')!(new Request('basemap://tile/1/0/0'))).status).toBe(404);
+    expect((await record.handlers.get('basemap')!(new Request('basemap://tile/../../etc/passwd'))).status).toBe(400);
   });
 
   it('denies every permission request and check', () => {

@@ -190,6 +190,27 @@ describe('native pickers and the grant rule over IPC', () => {
     expect(await ipc.invoke(methodChannel('captions.importBank'), page, { file: 7 })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
   });
 
+  it('takes grants for the checkpoint of models.import and the basemap paths of settings.set, and refuses raw paths there', async () => {
+    // models.import: the grant's file reaches the engine (which then refuses it as no checkpoint, naming it).
+    const ckpt = grantOf(await pick('checkpoint', captionFile));
+    const imported = await ipc.invoke(methodChannel('models.import'), page, { file: ckpt });
+    expect(JSON.stringify(imported)).not.toContain('forbidden');
+    expect(await ipc.invoke(methodChannel('models.import'), page, { file: captionFile })).toMatchObject({ ok: false, error: { code: 'forbidden', hint: expect.stringContaining('checkpoint') } });
+    // settings.set: basemap.folder needs a basemap-folder grant, basemap.file a basemap-mbtiles one.
+    const raw = await ipc.invoke(methodChannel('settings.set'), page, { basemap: { kind: 'xyz', folder } });
+    expect(raw).toMatchObject({ ok: false, error: { code: 'forbidden', hint: expect.stringContaining('basemap.folder') } });
+    const wrong = grantOf(await pick('basemap-mbtiles', folder));
+    expect(await ipc.invoke(methodChannel('settings.set'), page, { basemap: { kind: 'xyz', folder: wrong } })).toMatchObject({ ok: false, error: { code: 'forbidden' } });
+    const g = grantOf(await pick('basemap-folder', folder));
+    // The engine gets the real folder: it has no tiles, and the engine's refusal names it.
+    const reply = await ipc.invoke(methodChannel('settings.set'), page, { basemap: { kind: 'xyz', folder: g } });
+    expect(reply).toMatchObject({ ok: false, error: { code: 'invalid_input' } });
+    expect(JSON.stringify(reply)).toContain('Survey 2024');
+    // Settings without a basemap path pass untouched.
+    expect(await ipc.invoke(methodChannel('settings.set'), page, { theme: 'dark' })).toMatchObject({ ok: true, value: { theme: 'dark' } });
+    expect(await ipc.invoke(methodChannel('settings.set'), page, { basemap: null })).toMatchObject({ ok: true, value: { basemap: null } });
+  });
+
   it('refuses a grant of another purpose', async () => {
     const g = grantOf(await pick('caption-file', captionFile));
     expect(await ipc.invoke(methodChannel('archives.add'), page, { roots: [g] })).toMatchObject({
@@ -227,8 +248,9 @@ describe('native pickers and the grant rule over IPC', () => {
   });
 
   it('leaves methods without paths alone', async () => {
-    expect(PATH_FIELDS['settings.set']).toBeUndefined();
-    expect(await ipc.invoke(methodChannel('settings.set'), page, { theme: 'dark' })).toMatchObject({ ok: true, value: { theme: 'dark' } });
+    expect(PATH_FIELDS['search.query']).toBeUndefined();
+    expect(await ipc.invoke(methodChannel('search.query'), page, { text: '/etc/passwd' })).toMatchObject({ ok: false, error: { code: 'unavailable' } });
+    expect(await ipc.invoke(methodChannel('archives.list'), page, {})).toEqual({ ok: true, value: [] });
   });
 });
 

@@ -1,8 +1,8 @@
-/** tiles:// and thumbs:// take opaque ids only; app:// serves the renderer folder and nothing else. */
+/** tiles:// and thumbs:// take opaque ids only, basemap:// three numbers; app:// serves the renderer folder and nothing else. */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appProtocol, thumbsProtocol, tilesProtocol, type AssetSource } from '../../app/main/protocols.js';
+import { appProtocol, basemapProtocol, thumbsProtocol, tilesProtocol, type AssetSource } from '../../app/main/protocols.js';
 import { tempDir } from '../helpers/tmp.js';
 
 function recordingSource(): AssetSource & { calls: unknown[][] } {
@@ -12,6 +12,10 @@ function recordingSource(): AssetSource & { calls: unknown[][] } {
     tile: async (...args) => {
       calls.push(['tile', ...args]);
       return args[0] === 'scene-1' ? { body: new Uint8Array([1, 2, 3]), type: 'image/webp' } : undefined;
+    },
+    basemap: async (...args) => {
+      calls.push(['basemap', ...args]);
+      return args[0] === 2 ? { body: new Uint8Array([7]), type: 'image/jpeg' } : undefined;
     },
     thumb: async (id) => {
       calls.push(['thumb', id]);
@@ -48,6 +52,44 @@ describe('tiles://', () => {
       'tiles://scene-1/31/0/0',
       'tiles://scene-1/a/b/c',
       'tiles://scene-1/1/0/0.exe',
+    ]) {
+      expect((await handler(new Request(url))).status, url).toBe(400);
+    }
+    expect(source.calls).toEqual([]);
+  });
+});
+
+describe('basemap://', () => {
+  it('hands the tile address to the engine (the version only keeps caches apart) and returns its image', async () => {
+    const source = recordingSource();
+    const res = await basemapProtocol(source)(new Request('basemap://tile/2/3/1?v=ab12'));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('image/jpeg');
+    expect(await basemapProtocol(source)(new Request('basemap://tile/2/0/0'))).toHaveProperty('status', 200);
+    expect(source.calls).toEqual([
+      ['basemap', 2, 3, 1],
+      ['basemap', 2, 0, 0],
+    ]);
+  });
+
+  it('answers 404 where the engine has no basemap tile', async () => {
+    expect((await basemapProtocol(recordingSource())(new Request('basemap://tile/1/0/0'))).status).toBe(404);
+  });
+
+  it('refuses anything but basemap://tile/<z>/<x>/<y>, without asking the engine', async () => {
+    const source = recordingSource();
+    const handler = basemapProtocol(source);
+    for (const url of [
+      'basemap://tile/../../etc/passwd',
+      'basemap://tile/%2e%2e/%2e%2e/etc/passwd',
+      'basemap://tile/1/0/0/../../../secret',
+      'basemap://tile/1/0/0.png',
+      'basemap://other/1/0/0',
+      'basemap://tile/1/2/0',
+      'basemap://tile/31/0/0',
+      'basemap://tile/a/b/c',
+      'basemap://tile/1/0/0?file=/etc/passwd',
+      'basemap://tile/1/0/0?v=../x',
     ]) {
       expect((await handler(new Request(url))).status, url).toBe(400);
     }

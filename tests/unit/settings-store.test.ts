@@ -38,6 +38,24 @@ describe('settings and catalog files', () => {
     expect(notices.map((n) => n.message).join('\n')).toMatch(/"searchTopK".*invalid value/);
   });
 
+  it('loads a settings file written before the basemap existed, with no basemap', async () => {
+    await writeFile(join(dir.path, 'settings.json'), JSON.stringify({ theme: 'dark', searchTopK: 20, executionProvider: 'auto', welcomeDismissed: true, activeModel: null }));
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect(await engine.handlers['settings.get']({})).toMatchObject({ theme: 'dark', searchTopK: 20, welcomeDismissed: true, basemap: null });
+    expect((await engine.handlers['app.info']({})).notices).toEqual([]);
+    expect(await engine.handlers['basemap.info']({})).toBeNull();
+    await engine.close();
+  });
+
+  it('keeps a basemap whose file went missing, and basemap.info says why it cannot be shown', async () => {
+    const gone = join(dir.path, 'gone.mbtiles');
+    await writeFile(join(dir.path, 'settings.json'), JSON.stringify({ theme: 'light', basemap: { kind: 'mbtiles', file: gone } }));
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect((await engine.handlers['settings.get']({})).basemap).toEqual({ kind: 'mbtiles', file: gone });
+    await expect(engine.handlers['basemap.info']({})).rejects.toMatchObject({ code: 'not_found', file: gone });
+    await engine.close();
+  });
+
   it('sets a corrupt catalog.json aside too', async () => {
     await writeFile(join(dir.path, 'catalog.json'), 'not json at all');
     const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });

@@ -30,7 +30,7 @@ export async function serveUntilStopped(ctx: CommandContext, opts: ServeOptions)
   const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'server', firstRun: true });
   let server: RunningServer;
   try {
-    server = await startServer({ target: engine, host: opts.host, port: opts.port, staticDir, tiles: (id, z, x, y) => engine.tile(id, z, x, y), thumbs: (id) => engine.thumb(id) });
+    server = await startServer({ target: engine, host: opts.host, port: opts.port, staticDir, tiles: (id, z, x, y) => engine.tile(id, z, x, y), thumbs: (id) => engine.thumb(id), basemap: (z, x, y) => engine.basemap(z, x, y) });
   } catch (err) {
     await engine.close();
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {

@@ -10,6 +10,7 @@ export const DEFAULT_SETTINGS: Settings = {
   executionProvider: 'auto',
   welcomeDismissed: false,
   activeModel: null,
+  basemap: null,
 };
 
 const FILE = 'settings.json';

@@ -33,3 +33,11 @@ export function tileUrlTemplate(sceneId: string): string {
 export function thumbUrl(chipId: string): string {
   return window.kestrel ? `thumbs://${chipId}` : `/thumbs/${chipId}`;
 }
+
+/**
+ * Where the map finds the basemap's tiles: basemap:// under Electron, the server's /basemap/ route in
+ * a browser. The version (from basemap.info) keeps the browser's cache of two basemaps apart.
+ */
+export function basemapUrlTemplate(version: string): string {
+  return window.kestrel ? `basemap://tile/{z}/{x}/{y}?v=${version}` : `/basemap/{z}/{x}/{y}?v=${version}`;
+}
