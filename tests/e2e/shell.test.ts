@@ -6,7 +6,7 @@
  * tests/artifacts/.
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,6 +37,13 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     x: map.x + (map.width - 416) / 2,
     y: map.y + (map.height + 100) / 2,
   });
+  /** Runs a search from the search box and waits until its answer is on screen (the panel names the query, nothing is in flight). */
+  const searchFor = async (text: string): Promise<void> => {
+    await searchBox().fill(text);
+    await searchBox().press('Enter');
+    await expect.poll(() => page.locator('.results-query').innerText().catch(() => ''), { timeout: 30_000 }).toBe(`for “${text}”`);
+    await expect.poll(() => page.locator('main').getAttribute('aria-busy'), { timeout: 30_000 }).toBe('false');
+  };
   /** Every scene tile the map asked for has arrived (for screenshots of the imagery). */
   const tilesLoaded = (): Promise<boolean> =>
     page.evaluate(() => {
@@ -144,6 +151,28 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await page.screenshot({ path: join(artifacts, 'panel-models.png') });
   });
 
+  it('adds a small archive the test builds from ../shared/data, by path in the Archives panel: index progress with ETA, then done', { timeout: 180_000 }, async () => {
+    if (!existsSync(sharedGeotiff)) return void console.warn('skipped: ../shared/data is absent');
+    // Links to real rasters (read in place, never copied): the two Debian scenes and rasterio's Landsat RGB.
+    const sample = join(dir.path, 'Shared sample');
+    await mkdir(sample);
+    for (const f of ['debian/cbers_rgb342_crop1.tif', 'debian/L7_ETMs.tif', 'RGB.byte.tif']) await symlink(join(sharedGeotiff, f), join(sample, f.split('/').pop()!));
+    await page.getByRole('tab', { name: 'Archives' }).click();
+    await page.getByLabel('Folder to add').fill(sample);
+    await page.getByRole('button', { name: 'Add and index' }).click();
+    const archive = page.getByRole('list', { name: 'Archives' }).getByRole('listitem').filter({ hasText: 'Shared sample' });
+    await archive.waitFor({ timeout: 30_000 });
+    // While it runs: a progress bar, chips per second and the time left.
+    await expect.poll(() => archive.locator('.job').getAttribute('data-state'), { timeout: 30_000 }).toMatch(/running|done/);
+    const seen = await archive.innerText();
+    if (/running/.test(seen)) expect(seen).toMatch(/chips\/s/);
+    await expect.poll(() => archive.locator('.job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done');
+    expect(await archive.innerText()).toMatch(/3 scenes[\s\S]*3\/3 scenes/);
+    expect(await archive.getByRole('progressbar', { name: 'Indexing Shared sample' }).getAttribute('value')).toBe('100');
+    // The archive filter offers it; the searches below look in it only.
+    await page.getByRole('combobox', { name: 'Archive to search' }).selectOption({ label: 'Shared sample' });
+  });
+
   it('"/" focuses the search box; a query the model has no word for is explained with its vocabulary', async () => {
     await page.locator('.leaflet-container').click({ position: { x: 600, y: 650 } });
     await page.keyboard.press('/');
@@ -154,14 +183,60 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   });
 
   it('searches "water": hits listed with thumbnails, outlined on the map with their rank, the reservoir first', async () => {
-    await searchBox().fill('water');
-    await searchBox().press('Enter');
-    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    await searchFor('water');
+    expect(await hits().count()).toBeGreaterThan(2);
     expect(await page.locator('.leaflet-tooltip.rank').count()).toBe(await hits().count());
-    expect(await hits().first().getByRole('button').first().getAttribute('aria-label')).toMatch(/Hit 1: cbers_rgb342_crop1\.tif/);
+    // Landsat's open sea (RGB.byte.tif) and the CBERS reservoir are the water there is.
+    const names = await hits().getByRole('button', { name: /^Hit \d+:/ }).evaluateAll((b) => b.map((x) => x.getAttribute('aria-label')!.replace(/^Hit \d+: (\S+),.*$/, '$1')));
+    expect(names[0]).toBe(existsSync(sharedGeotiff) ? 'RGB.byte.tif' : 'cbers_rgb342_crop1.tif');
+    expect(names).toContain('cbers_rgb342_crop1.tif');
     // Thumbnails are real images rendered by the engine.
     await expect.poll(() => hits().first().locator('img').evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
+    if (existsSync(sharedGeotiff)) expect((await hits().allInnerTexts()).length).toBe(await hits().count());
+    // Every hit comes from the archive chosen in the filter.
+    if (existsSync(sharedGeotiff)) {
+      const paths = await page.evaluate(async () => {
+        const r = await fetch('/api/archives.list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+        return ((await r.json()) as { name: string; roots: string[] }[]).find((a) => a.name === 'Shared sample')!.roots[0]!;
+      });
+      for (const label of await hits().getByRole('button', { name: /^Hit \d+:/ }).all()) expect(await label.getAttribute('title')).toContain(paths);
+    }
+    // Hovering a hit in the list highlights its outline on the map.
+    const thick = (): Promise<number> => page.locator('path.hit[stroke-width="4"]').count();
+    expect(await thick()).toBe(0);
+    await hits().first().hover();
+    await expect.poll(thick).toBe(1);
+    expect(await hits().first().getAttribute('class')).toMatch(/highlighted/);
     await page.screenshot({ path: join(artifacts, 'panel-results.png') });
+  });
+
+  it('exports the hits as GeoJSON and CSV files, one row per hit shown', async () => {
+    const shown = await hits().count();
+    const [geo] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export GeoJSON' }).click()]);
+    expect(geo.suggestedFilename()).toBe('kestrel-hits.geojson');
+    const collection = JSON.parse(await readFile((await geo.path())!, 'utf8')) as { type: string; features: { geometry: { type: string }; properties: { rank: number; path: string } }[] };
+    expect(collection.type).toBe('FeatureCollection');
+    expect(collection.features.map((f) => f.properties.rank)).toEqual(Array.from({ length: shown }, (_, i) => i + 1));
+    expect(collection.features[0]!.geometry.type).toBe('Polygon');
+    const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
+    const lines = (await readFile((await csv.path())!, 'utf8')).trim().split('\n');
+    expect(lines[0]).toBe('rank,score,similarity,sceneId,path,level,x,y,width,height');
+    expect(lines).toHaveLength(shown + 1);
+    expect(lines[1]).toMatch(/^1,-?\d+\.\d{4},/);
+  });
+
+  it('"More like this" searches with a hit\'s chip; "Suggest captions" says when the caption bank is empty', async () => {
+    const first = hits().first();
+    const chip = await first.locator('img').getAttribute('src');
+    await first.getByRole('button', { name: 'Suggest captions' }).click();
+    await expect.poll(() => first.innerText()).toMatch(/The caption bank is empty: import captions first\./);
+    await first.getByRole('button', { name: 'More like this' }).click();
+    expect(await page.locator('.results-query').innerText()).toBe('for chips like #1');
+    // New hits arrive, and the chip itself is not among its look-alikes.
+    const thumbs = (): Promise<(string | null)[]> => hits().locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')));
+    await expect.poll(async () => (await thumbs()).length > 0 && !(await thumbs()).includes(chip), { timeout: 30_000 }).toBe(true);
+    await searchFor('water');
+    expect(await hits().count()).toBeGreaterThan(2);
   });
 
   it('clicking a hit flies the map to it, and j / k step through the hits', async () => {
@@ -202,9 +277,10 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     // After a reload the same hit shows the caption as the undo left it.
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    await searchBox().fill('water');
-    await searchBox().press('Enter');
-    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    // Filters are per window: choose the archive again.
+    if (existsSync(sharedGeotiff)) await page.getByRole('combobox', { name: 'Archive to search' }).selectOption({ label: 'Shared sample' });
+    await searchFor('water');
+    expect(await hits().count()).toBeGreaterThan(2);
     await page.getByRole('button', { name: selectedLabel! }).click();
     await page.getByRole('tab', { name: 'Captions' }).click();
     await expect.poll(() => page.getByRole('list', { name: 'Captions of the selected hit' }).innerText()).toMatch(/^a reservoir between green fields/);
@@ -212,9 +288,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
 
   it('draws a search area on the map: only hits inside it, shown as a dashed box; clearing it brings the rest back', async () => {
     await page.getByRole('tab', { name: 'Results' }).click();
-    await searchBox().fill('water');
-    await searchBox().press('Enter');
-    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    await searchFor('water');
+    expect(await hits().count()).toBeGreaterThan(2);
     const all = await hits().count();
     // Frame every hit, then drag a box over the left half of the map's free area.
     await page.getByRole('button', { name: 'Fit map to hits' }).click();
@@ -333,10 +408,12 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const captioned = await page.evaluate(async () => {
       const post = async (method: string, body: unknown): Promise<unknown> =>
         (await fetch(`/api/${method}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })).json();
+      const archives = (await post('archives.list', {})) as { id: string; name: string }[];
+      const demo = archives.find((a) => a.name === 'Demo archive')!.id;
       const words = ['water', 'forest', 'fields', 'city', 'beach', 'vegetation', 'buildings', 'road', 'sand', 'clouds'];
       const done = new Set<string>();
       for (const w of words) {
-        const r = (await post('search.query', { text: w, topK: 10 })) as { hits: { chipId: string }[] };
+        const r = (await post('search.query', { text: w, topK: 10, archiveIds: [demo] })) as { hits: { chipId: string }[] };
         for (const h of r.hits.filter((x) => !done.has(x.chipId)).slice(0, 2)) {
           await post('captions.add', { target: { chipId: h.chipId }, text: `mostly ${w}` });
           done.add(h.chipId);
@@ -365,9 +442,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
 
   it('the score cut-off hides weak hits from the list and the map at once', async () => {
     await page.getByRole('tab', { name: 'Results' }).click();
-    await searchBox().fill('water');
-    await searchBox().press('Enter');
-    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    await searchFor('water');
+    expect(await hits().count()).toBeGreaterThan(2);
     const before = await hits().count();
     await page.getByRole('slider', { name: 'Score cut-off' }).fill('3');
     await expect.poll(() => hits().count()).toBeLessThan(before);
@@ -483,7 +559,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const loaded = (): Promise<string[]> =>
       page
         .locator('.basemap-tiles img')
-        .evaluateAll((imgs) => (imgs as HTMLImageElement[]).filter((i) => i.complete && i.naturalWidth > 0).map((i) => new URL(i.src).pathname));
+        // Leaflet points tiles it discards at a blank data: image; those are not basemap tiles.
+        .evaluateAll((imgs) => (imgs as HTMLImageElement[]).filter((i) => i.complete && i.naturalWidth > 0 && !i.src.startsWith('data:')).map((i) => new URL(i.src).pathname));
     await expect.poll(async () => (await loaded()).filter((p) => p.startsWith('/basemap/2/')).length, { timeout: 15_000 }).toBeGreaterThanOrEqual(8);
     expect((await loaded()).every((p) => /^\/basemap\/\d+\/\d+\/\d+$/.test(p))).toBe(true);
     // Attribution as text: the file's link is not a link on the page.
