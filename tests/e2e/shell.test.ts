@@ -5,7 +5,8 @@
  * see hits on the map, fly to one) runs end to end. Screenshots of every panel land in
  * tests/artifacts/.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -43,6 +44,19 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await searchBox().press('Enter');
     await expect.poll(() => page.locator('.results-query').innerText().catch(() => ''), { timeout: 30_000 }).toBe(`for “${text}”`);
     await expect.poll(() => page.locator('main').getAttribute('aria-busy'), { timeout: 30_000 }).toBe('false');
+  };
+  /** Accessibility problems axe-core finds (WCAG 2.1 A and AA), per screen audited. */
+  const a11y: string[] = [];
+  const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+  const audit = async (screen: string): Promise<void> => {
+    // Injected through the debugging protocol, which the page's CSP does not govern (the app itself loads nothing like it).
+    if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+    const found = await page.evaluate(async () => {
+      const axe = (window as unknown as { axe: { run(ctx: unknown, opts: unknown): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
+      const r = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return r.violations.map((v) => `${v.impact} ${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).slice(0, 4).join(', ')})`);
+    });
+    a11y.push(...found.map((f) => `${screen}: ${f}`));
   };
   /** Every scene tile the map asked for has arrived (for screenshots of the imagery). */
   const tilesLoaded = (): Promise<boolean> =>
@@ -116,6 +130,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     expect(await welcome.isVisible()).toBe(true);
     expect(await welcome.innerText()).toMatch(/GeoRSCLIP ViT-B\/32, zero-shot\s+35\.7\s+26\.2/);
     await page.screenshot({ path: join(artifacts, 'first-run-welcome.png') });
+    await audit('first-run-welcome');
     await welcome.getByRole('button', { name: 'Got it' }).click();
     await expect.poll(() => welcome.count()).toBe(0);
     await page.reload();
@@ -138,6 +153,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
       expect(b.y + b.height).toBeLessThanOrEqual(view.y + view.height + 1);
     }
     await page.screenshot({ path: join(artifacts, 'panel-archives.png') });
+    await audit('panel-archives');
   });
 
   it('shows the active starter model, the provider in use and why the others were not', async () => {
@@ -149,6 +165,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     expect(await page.locator('.state').innerText()).toMatch(/Ready on cpu · warm-up \d+ ms/);
     expect(await page.getByRole('list', { name: 'Execution providers tried' }).innerText()).toMatch(/cpu used/);
     await page.screenshot({ path: join(artifacts, 'panel-models.png') });
+    await audit('panel-models');
   });
 
   it('adds a small archive the test builds from ../shared/data, by path in the Archives panel: index progress with ETA, then done', { timeout: 180_000 }, async () => {
@@ -187,7 +204,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     expect(await hits().count()).toBeGreaterThan(2);
     expect(await page.locator('.leaflet-tooltip.rank').count()).toBe(await hits().count());
     // Landsat's open sea (RGB.byte.tif) and the CBERS reservoir are the water there is.
-    const names = await hits().getByRole('button', { name: /^Hit \d+:/ }).evaluateAll((b) => b.map((x) => x.getAttribute('aria-label')!.replace(/^Hit \d+: (\S+),.*$/, '$1')));
+    const names = await hits().getByRole('button', { name: /^#\d+ / }).evaluateAll((b) => b.map((x) => x.textContent!.trim().replace(/^#\d+ (\S+)[\s\S]*$/, '$1')));
     expect(names[0]).toBe(existsSync(sharedGeotiff) ? 'RGB.byte.tif' : 'cbers_rgb342_crop1.tif');
     expect(names).toContain('cbers_rgb342_crop1.tif');
     // Thumbnails are real images rendered by the engine.
@@ -199,7 +216,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
         const r = await fetch('/api/archives.list', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
         return ((await r.json()) as { name: string; roots: string[] }[]).find((a) => a.name === 'Shared sample')!.roots[0]!;
       });
-      for (const label of await hits().getByRole('button', { name: /^Hit \d+:/ }).all()) expect(await label.getAttribute('title')).toContain(paths);
+      for (const label of await hits().getByRole('button', { name: /^#\d+ / }).all()) expect(await label.getAttribute('title')).toContain(paths);
     }
     // Hovering a hit in the list highlights its outline on the map.
     const thick = (): Promise<number> => page.locator('path.hit[stroke-width="4"]').count();
@@ -208,6 +225,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(thick).toBe(1);
     expect(await hits().first().getAttribute('class')).toMatch(/highlighted/);
     await page.screenshot({ path: join(artifacts, 'panel-results.png') });
+    await audit('panel-results');
   });
 
   it('exports the hits as GeoJSON and CSV files, one row per hit shown', async () => {
@@ -250,6 +268,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(offset(3), { timeout: 10_000 }).toBeLessThan(40);
     await expect.poll(tilesLoaded, { timeout: 20_000 }).toBe(true);
     await page.screenshot({ path: join(artifacts, 'map-hit.png') });
+    await audit('map-hit');
     await page.locator('.leaflet-container').click({ position: { x: 600, y: 690 } });
     await page.keyboard.press('j');
     await expect.poll(offset(4), { timeout: 10_000 }).toBeLessThan(40);
@@ -257,7 +276,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
 
   it('edits the selected hit\'s captions with the keyboard, with history and undo, and they survive a reload', async () => {
     await page.getByRole('tab', { name: 'Results' }).click();
-    const selectedLabel = await page.getByRole('list', { name: 'Search results' }).locator('li.selected button').first().getAttribute('aria-label');
+    const selectedLabel = (await page.getByRole('list', { name: 'Search results' }).locator('li.selected button').first().innerText()).replace(/\s+/g, ' ').trim();
     await page.getByRole('tab', { name: 'Captions' }).click();
     const box = page.getByRole('textbox', { name: 'New caption for the selected chip' });
     await box.fill('a reservoir between green fields');
@@ -274,6 +293,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await list.getByRole('button', { name: 'History' }).first().click();
     expect(await list.getByRole('list', { name: 'History' }).innerText()).toMatch(/add by person[\s\S]*edit by person[\s\S]*undo by person/);
     await page.screenshot({ path: join(artifacts, 'panel-captions.png') });
+    await audit('panel-captions');
     // After a reload the same hit shows the caption as the undo left it.
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
@@ -323,6 +343,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     };
     await expect.poll(labelsInside, { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: join(artifacts, 'map-search-area.png') });
+    await audit('map-search-area');
     await filters.getByRole('button', { name: 'Clear the search area' }).click();
     await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
     expect(await page.locator('path.area').count()).toBe(0);
@@ -370,6 +391,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(tilesLoaded, { timeout: 20_000 }).toBe(true);
     await expect.poll(() => page.getByRole('img', { name: 'Chip 1' }).evaluate((img: HTMLImageElement) => img.naturalWidth)).toBeGreaterThan(0);
     await page.screenshot({ path: join(artifacts, 'panel-annotate.png') });
+    await audit('panel-annotate');
     // Type a caption: Enter saves it and moves on.
     const box = page.getByRole('textbox', { name: 'Caption for this chip' });
     await box.fill('a lake with a dark shore');
@@ -438,6 +460,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await versions.getByRole('button', { name: 'Activate' }).click();
     await expect.poll(() => versions.getByRole('button', { name: 'Deactivate' }).count()).toBe(1);
     await page.screenshot({ path: join(artifacts, 'panel-tuning.png') });
+    await audit('panel-tuning');
   });
 
   it('the score cut-off hides weak hits from the list and the map at once', async () => {
@@ -464,6 +487,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await page.waitForSelector('main[data-ready="true"]');
     expect(await page.locator('html').getAttribute('data-theme')).toBe('dark');
     await page.screenshot({ path: join(artifacts, 'shell-dark.png') });
+    await audit('shell-dark');
   });
 
   it('imports a checkpoint from the Models tab: progress while it runs, then the new pack in the list', async () => {
@@ -487,6 +511,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     // The review shot: the finished import and the form.
     await page.locator('.import-job').scrollIntoViewIfNeeded();
     await page.screenshot({ path: join(artifacts, 'panel-models-import.png') });
+    await audit('panel-models-import');
   });
 
   it.skipIf(!existsSync(sharedGeotiff))('adds a folder typed by path: a scan bar with counts and a Cancel that leaves nothing; unreadable files listed with the reason', { timeout: 180_000 }, async () => {
@@ -510,7 +535,8 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await bar.waitFor({ timeout: 30_000 });
     await expect.poll(async () => page.locator('.adding').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/reading \d+\/600 files/);
     await page.screenshot({ path: join(artifacts, 'panel-archives-scan.png') });
-    await page.getByRole('button', { name: 'Cancel the scan of big survey' }).click();
+    await audit('panel-archives-scan');
+    await page.getByRole('button', { name: 'Cancel scan of big survey' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: /cancelled; nothing was changed/ }).count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => bar.count()).toBe(0);
     expect(await list.getByRole('listitem').count()).toBe(before);
@@ -525,6 +551,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await problem.locator('summary').click();
     expect(await problem.locator('li').innerText()).toMatch(/c-broken\.tif: \S.{10,}/);
     await page.screenshot({ path: join(artifacts, 'panel-archives-add.png') });
+    await audit('panel-archives-add');
   });
 
   it('shows a local MBTiles basemap set in the Settings tab, explains one that cannot be used, and goes back to none', async () => {
@@ -569,12 +596,17 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     expect(await attribution.locator('a[href="https://example.org"]').count()).toBe(0);
     await page.waitForTimeout(300);
     await page.screenshot({ path: join(artifacts, 'map-basemap.png') });
+    await audit('map-basemap');
 
     await source.selectOption('none');
     await page.getByRole('button', { name: 'Apply' }).click();
     await expect.poll(() => page.locator('.basemap-tiles').count()).toBe(0);
     expect(await page.getByLabel('Current basemap').count()).toBe(0);
     expect(await attribution.textContent()).not.toContain('Kestrel test tiles');
+  });
+
+  it('passes an accessibility audit (axe-core, WCAG 2.1 A and AA) on every screen shot above', () => {
+    expect(a11y).toEqual([]);
   });
 
   it('made no request to any other origin and logged no error (CSP included)', () => {
