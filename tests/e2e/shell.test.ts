@@ -200,7 +200,18 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   });
 
   it('searches "water": hits listed with thumbnails, outlined on the map with their rank, the reservoir first', async () => {
+    // Nothing on screen jumps while the results and their thumbnails arrive (layout shifts, as Chromium measures them).
+    await page.evaluate(() => {
+      const w = window as unknown as { shifts: number[] };
+      w.shifts = [];
+      new PerformanceObserver((list) => {
+        for (const e of list.getEntries() as unknown as { value: number; hadRecentInput: boolean }[]) if (!e.hadRecentInput) w.shifts.push(e.value);
+      }).observe({ type: 'layout-shift' });
+    });
     await searchFor('water');
+    await expect.poll(() => hits().locator('img').evaluateAll((imgs) => imgs.every((i) => (i as HTMLImageElement).complete)), { timeout: 15_000 }).toBe(true);
+    const shifted = await page.evaluate(() => (window as unknown as { shifts: number[] }).shifts.reduce((a, b) => a + b, 0));
+    expect(shifted).toBeLessThan(0.01);
     expect(await hits().count()).toBeGreaterThan(2);
     expect(await page.locator('.leaflet-tooltip.rank').count()).toBe(await hits().count());
     // Landsat's open sea (RGB.byte.tif) and the CBERS reservoir are the water there is.
