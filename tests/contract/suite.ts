@@ -66,6 +66,17 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       await dir.remove();
     });
 
+    /** The tiny GELU pack, active, and a folder of two real scenes (linked, never copied): a COG and a pixel-space UCM tile. */
+    async function twoSceneImagery(): Promise<string> {
+      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
+      await t.client.call('models.activate', { id: 'tiny-g' });
+      const imagery = join(dir.path, 'imagery');
+      await mkdir(imagery);
+      await symlink(join(sharedData, 'geotiff', 'rio-tiler', 'cog_rgb.tif'), join(imagery, 'cog_rgb.tif'));
+      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      return imagery;
+    }
+
     it('app.info reports version, platform, data folder and onnxruntime-node execution providers', async () => {
       const info = await t.client.call('app.info', {});
       expect(info.name).toBe('kestrel');
@@ -458,12 +469,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
     });
 
     it.skipIf(!haveData)('archives.add scans, index.start indexes with progress events, search.query finds chips, archives.remove forgets them', { timeout: 90_000 }, async () => {
-      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
-      await t.client.call('models.activate', { id: 'tiny-g' });
-      const imagery = join(dir.path, 'imagery');
-      await mkdir(imagery);
-      await symlink(join(sharedData, 'geotiff', 'rio-tiler', 'cog_rgb.tif'), join(imagery, 'cog_rgb.tif'));
-      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      const imagery = await twoSceneImagery();
       const scanned: unknown[] = [];
       const progress: { state: string; chips: { done: number } }[] = [];
       t.client.on('archives.scanned', (r) => scanned.push(r));
@@ -508,12 +514,7 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
     });
 
     it.skipIf(!haveData)('captions.queue walks uncaptioned chips in pages, and the least-confident ones by the caption bank', { timeout: 90_000 }, async () => {
-      await installPack(dir.path, 'tiny-gelu', 'tiny-g');
-      await t.client.call('models.activate', { id: 'tiny-g' });
-      const imagery = join(dir.path, 'imagery');
-      await mkdir(imagery);
-      await symlink(join(sharedData, 'geotiff', 'rio-tiler', 'cog_rgb.tif'), join(imagery, 'cog_rgb.tif'));
-      await symlink(join(sharedData, 'rs-captioned', 'ucm', '1.tif'), join(imagery, 'ucm_1.tif'));
+      const imagery = await twoSceneImagery();
       const { archive } = await t.client.call('archives.add', { roots: [imagery] });
       await t.client.call('index.start', { archiveId: archive.id });
       await expect.poll(async () => (await t.client.call('index.status', { archiveId: archive.id }))[0]?.state, { timeout: 60_000 }).toBe('done');
