@@ -358,6 +358,30 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await filters.getByRole('button', { name: 'Clear the search area' }).click();
     await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
     expect(await page.locator('path.area').count()).toBe(0);
+    // "Use view": the area is what the map shows beside the side panel (the keyboard's way to set one).
+    // Where its corners are, read from the coordinates under the cursor: bottom left, and bottom right beside the panel.
+    const mapBox = (await page.locator('.leaflet-container').boundingBox())!;
+    const under = async (x: number, y: number): Promise<[number, number]> => {
+      await page.mouse.move(mapBox.x + x, mapBox.y + y);
+      const [lat, lon] = (await page.getByLabel('Coordinates under the cursor').innerText()).split(',').map((t) => parseFloat(t));
+      return [lat!, lon!];
+    };
+    const [south, west] = await under(1, mapBox.height - 1);
+    const [, east] = await under(mapBox.width - 417, mapBox.height - 1);
+    await filters.getByRole('button', { name: 'Use view' }).focus();
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.locator('path.area').count()).toBe(1);
+    const [s, , w, e] = (await filters.innerText()).match(/Area: (-?[\d.]+)…(-?[\d.]+)° N, (-?[\d.]+)…(-?[\d.]+)° E/)!.slice(1).map(Number) as [number, number, number, number];
+    // Within two pixels (the cursor reads whole pixels) and the display's two decimals.
+    const tolerance = (2 * (east - west)) / (mapBox.width - 416) + 0.006;
+    expect(Math.abs(s - south)).toBeLessThan(tolerance);
+    expect(Math.abs(w - west)).toBeLessThan(tolerance);
+    expect(Math.abs(e - east)).toBeLessThan(tolerance);
+    // Beside the panel, not under it: the area stops well short of the view's east edge.
+    const [, eastOfView] = await under(mapBox.width - 2, mapBox.height - 1);
+    expect(eastOfView - e).toBeGreaterThan(100 * tolerance);
+    await filters.getByRole('button', { name: 'Clear the search area' }).click();
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
     // The scale filter: native-resolution chips only.
     await filters.getByRole('combobox', { name: 'Chip scale' }).selectOption('0');
     await expect.poll(async () => (await hits().allInnerTexts()).every((t) => t.includes('level 0')), { timeout: 30_000 }).toBe(true);
