@@ -4,44 +4,14 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { OpenDialogOptions } from 'electron';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EVENT_CHANNEL, methodChannel, methodNames } from '../../app/contract/index.js';
 import { openEngine, type Engine } from '../../app/core/index.js';
-import { registerIpc, type IpcMainLike, type IpcReply } from '../../app/main/ipc.js';
-import { PATH_FIELDS, PICK_DIALOGS, Pickers, type DialogLike } from '../../app/main/pickers.js';
+import { registerIpc, type IpcReply } from '../../app/main/ipc.js';
+import { PATH_FIELDS, PICK_DIALOGS, Pickers } from '../../app/main/pickers.js';
 import { isTrustedSender, windowOptions } from '../../app/main/security.js';
+import { FakeDialog, FakeIpcMain } from '../helpers/fake-electron.js';
 import { tempDir } from '../helpers/tmp.js';
-
-type Listener = Parameters<IpcMainLike['handle']>[1];
-
-class FakeIpcMain implements IpcMainLike {
-  readonly handlers = new Map<string, Listener>();
-  handle(channel: string, listener: Listener): void {
-    if (this.handlers.has(channel)) throw new Error(`second handler for ${channel}`);
-    this.handlers.set(channel, listener);
-  }
-  removeHandler(channel: string): void {
-    this.handlers.delete(channel);
-  }
-  invoke(channel: string, frameUrl: string | null, input: unknown): Promise<IpcReply> {
-    const h = this.handlers.get(channel);
-    if (!h) throw new Error(`no handler for ${channel}`);
-    return Promise.resolve(h({ senderFrame: frameUrl === null ? null : { url: frameUrl } }, input)) as Promise<IpcReply>;
-  }
-}
-
-/** A dialog that answers what the test queued (a path, or a cancel) and records how it was opened. */
-class FakeDialog implements DialogLike {
-  readonly opened: { window: unknown; options: OpenDialogOptions }[] = [];
-  readonly answers: (string | null)[] = [];
-  async showOpenDialog(window: unknown, options: OpenDialogOptions): Promise<{ canceled: boolean; filePaths: string[] }> {
-    this.opened.push({ window, options });
-    const path = this.answers.shift();
-    if (path === undefined) throw new Error('the test queued no answer');
-    return path === null ? { canceled: true, filePaths: [] } : { canceled: false, filePaths: [path] };
-  }
-}
 
 describe('IPC bridge', () => {
   let dir: { path: string; remove(): Promise<void> };
