@@ -324,7 +324,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const all = await hits().count();
     // Frame every hit, then drag a box over the left half of the map's free area.
     await page.getByRole('button', { name: 'Fit map to hits' }).click();
-    await page.getByRole('button', { name: 'Draw area' }).click();
+    await page.getByRole('button', { name: 'Draw box' }).click();
     expect(await page.getByRole('group', { name: 'Search filters' }).innerText()).toMatch(/Drag a box on the map/);
     const map = (await page.locator('.leaflet-container').boundingBox())!;
     const from = { x: map.x + 60, y: map.y + 130 };
@@ -380,6 +380,46 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     // Beside the panel, not under it: the area stops well short of the view's east edge.
     const [, eastOfView] = await under(mapBox.width - 2, mapBox.height - 1);
     expect(eastOfView - e).toBeGreaterThan(100 * tolerance);
+    await filters.getByRole('button', { name: 'Clear the search area' }).click();
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
+    // A polygon, clicked corner by corner and closed with a double click: a triangle over the left of the map.
+    await page.getByRole('button', { name: 'Fit map to hits' }).click();
+    await page.waitForTimeout(400);
+    await filters.getByRole('button', { name: 'Draw polygon' }).click();
+    expect(await filters.innerText()).toMatch(/Click the corners/);
+    const frame = (await page.locator('.leaflet-container').boundingBox())!;
+    // Each corner's coordinates, read under the cursor where it is clicked.
+    const corners: [number, number][] = [];
+    for (const [x, y, last] of [
+      [70, 150, false],
+      [600, 180, false],
+      [120, 690, true],
+    ] as const) {
+      const [lat, lon] = await under(x, y);
+      corners.push([lon, lat]);
+      if (last) await page.mouse.dblclick(frame.x + x, frame.y + y);
+      else await page.mouse.click(frame.x + x, frame.y + y);
+    }
+    await expect.poll(() => filters.innerText()).toMatch(/Area: polygon of 3 corners/);
+    await expect.poll(() => page.locator('main').getAttribute('aria-busy')).toBe('false');
+    const inside = await hits().locator('img').evaluateAll((imgs) => imgs.map((i) => i.getAttribute('src')!.split('/').pop()));
+    expect(inside.length).toBeGreaterThan(0);
+    expect(inside.length).toBeLessThan(all);
+    // The same search through the API with that triangle finds the same chips: the UI sent the polygon it drew.
+    const archiveId = await page.getByRole('combobox', { name: 'Archive to search' }).inputValue();
+    const viaApi = await page.evaluate(
+      async ({ ring, archiveId }) => {
+        const body = { text: 'water', topK: 50, polygon: { type: 'Polygon', coordinates: [[...ring, ring[0]]] }, ...(archiveId ? { archiveIds: [archiveId] } : {}) };
+        const r = await fetch('/api/search.query', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+        return ((await r.json()) as { hits: { chipId: string; score: number }[] }).hits;
+      },
+      { ring: corners, archiveId },
+    );
+    const cutoff = Number(await page.getByRole('slider', { name: 'Score cut-off' }).inputValue());
+    expect(viaApi.filter((h) => h.score >= cutoff).map((h) => h.chipId)).toEqual(inside);
+    await expect.poll(() => page.locator('path.area').count()).toBe(1);
+    await page.screenshot({ path: join(artifacts, 'map-search-polygon.png') });
+    await audit('map-search-polygon');
     await filters.getByRole('button', { name: 'Clear the search area' }).click();
     await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
     // The scale filter: native-resolution chips only.

@@ -1,7 +1,11 @@
-/** A search area: [west, south, east, north] in degrees, as search.query takes it (west > east crosses the antimeridian). */
-export type Area = [number, number, number, number];
+/** [west, south, east, north] in degrees, as search.query's bbox takes it (west > east crosses the antimeridian). */
+export type Box = [number, number, number, number];
 
-const wrap = (lon: number): number => ((((lon + 180) % 360) + 360) % 360) - 180;
+/** A search area: a box, or a polygon whose ring is closed (first point repeated last), in [lon, lat]. */
+export type Area = { kind: 'box'; box: Box } | { kind: 'polygon'; ring: [number, number][] };
+
+/** Longitude into [-180, 180); one already in range is kept exactly as it is. */
+const wrap = (lon: number): number => (lon >= -180 && lon < 180 ? lon : ((((lon + 180) % 360) + 360) % 360) - 180);
 const clampLat = (lat: number): number => Math.max(-90, Math.min(90, lat));
 
 /**
@@ -14,11 +18,32 @@ export function areaOf(west: number, south: number, east: number, north: number)
   let e = wrap(east);
   // A box whose east edge lands exactly on the antimeridian keeps it as +180, not -180.
   if (e === -180 && east > west) e = 180;
-  return [w, clampLat(south), e, clampLat(north)];
+  return { kind: 'box', box: [w, clampLat(south), e, clampLat(north)] };
+}
+
+/**
+ * The area of a polygon clicked on the map, its corners in Leaflet's continuous longitudes. The whole
+ * ring is shifted by whole turns into [-180, 180]; one that still crosses the antimeridian cannot be
+ * searched as a polygon (the engine compares raw longitudes) and gets a message instead.
+ */
+export function polygonArea(corners: { lat: number; lng: number }[]): Area | string {
+  if (corners.length < 3) return 'A polygon needs at least three corners.';
+  const mean = corners.reduce((sum, c) => sum + c.lng, 0) / corners.length;
+  const shift = -360 * Math.round(mean / 360);
+  const ring = corners.map((c): [number, number] => [c.lng + shift, clampLat(c.lat)]);
+  if (ring.some(([lon]) => lon < -180 || lon > 180)) return 'This polygon crosses the antimeridian: draw a box there instead.';
+  return { kind: 'polygon', ring: [...ring, ring[0]!] };
+}
+
+/** The area as search.query's filter. */
+export function areaFilter(a: Area): { bbox: Box } | { polygon: { type: 'Polygon'; coordinates: [number, number][][] } } {
+  return a.kind === 'box' ? { bbox: a.box } : { polygon: { type: 'Polygon', coordinates: [a.ring] } };
 }
 
 /** The area in words, for the filter bar. */
 export function describeArea(a: Area): string {
   const f = (x: number): string => x.toFixed(2);
-  return `${f(a[1])}…${f(a[3])}° N, ${f(a[0])}…${f(a[2])}° E`;
+  if (a.kind === 'polygon') return `polygon of ${a.ring.length - 1} corners`;
+  const [w, s, e, n] = a.box;
+  return `${f(s)}…${f(n)}° N, ${f(w)}…${f(e)}° E`;
 }
