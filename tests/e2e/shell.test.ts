@@ -652,10 +652,19 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
 
     // Out to the whole world (the zoom-out button is disabled at the map's minimum, 1), then in to zoom 2: the whole grid world in view.
     const zoomOut = page.locator('.leaflet-control-zoom-out');
-    for (let i = 0; i < 25 && !((await zoomOut.getAttribute('class')) ?? '').includes('leaflet-disabled'); i++) {
-      await zoomOut.click();
-      await page.waitForTimeout(300);
-    }
+    // Leaflet marks the button aria-disabled once a zoom ends at the minimum; a click sent while the last zoom
+    // is still animating would wait for an enabled button forever, so the click is dispatched and the state polled.
+    await expect
+      .poll(
+        async () => {
+          if ((await zoomOut.getAttribute('aria-disabled')) === 'true') return true;
+          await zoomOut.dispatchEvent('click');
+          await page.waitForTimeout(300);
+          return false;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
     await page.locator('.leaflet-control-zoom-in').click();
     await page.waitForTimeout(400);
     const loaded = (): Promise<string[]> =>
