@@ -7,7 +7,7 @@ import { CaptionStore, Catalog } from './catalog/index.js';
 import { captionTuning } from './caption-tuning.js';
 import { AdapterRegistry, type TuningOptions } from './tune/index.js';
 import { IndexJobs, type IndexJobsOptions, type IndexModel } from './jobs/index.js';
-import { CaptionBank, SearchService } from './search/index.js';
+import { CaptionBank, chipIdOf, SearchService } from './search/index.js';
 import { EventBus } from './events.js';
 import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
@@ -366,32 +366,29 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       const want = limit ?? 50;
       if (mode === 'uncaptioned') {
         const page = rows.slice(0, want);
-        const items = [];
-        for (const [i, r] of page.entries()) {
-          const hit = await search.hitOf(archiveId, m.id, r.row, i + 1, 0, 0);
-          if (hit) items.push({ ...hit, confidence: null, suggestion: null });
-        }
+        const hits = await search.hitsOf(archiveId, m.id, page.map((r) => ({ row: r.row, score: 0, similarity: 0 })));
+        const items = hits.map((hit) => ({ ...hit, confidence: null, suggestion: null }));
         return { model: m.id, mode, items, remaining: rows.length - page.length, scanned: page.length, next: page.length < rows.length ? page.at(-1)!.row : null, bankSize: texts.length };
       }
       // Least confident first, among the next QUEUE_SCAN chips: confidence is the calibrated score of the
       // bank caption that fits a chip best (how far it stands out from the rest of the bank).
       const bank = await captions.embeddings(m.id, m.dim, (t) => m.runtime.embedTexts(t));
       const scanned = rows.slice(0, QUEUE_SCAN);
-      const rated: { row: number; confidence: number; similarity: number; best: number }[] = [];
-      for (const r of scanned) {
-        const v = await search.rowVector(archiveId, m.id, r.row);
+      const vectors = await search.rowVectors(archiveId, m.id, scanned.map((r) => r.row));
+      const rated: { row: number; score: number; similarity: number; best: number }[] = [];
+      for (const [i, r] of scanned.entries()) {
+        const v = vectors[i];
         if (!v) continue;
         const { sims, mean, std } = bankSimilarities(v, bank, m.dim);
         let best = 0;
-        for (let i = 1; i < sims.length; i++) if (sims[i]! > sims[best]!) best = i;
-        rated.push({ row: r.row, confidence: (sims[best]! - mean) / std, similarity: sims[best]!, best });
+        for (let j = 1; j < sims.length; j++) if (sims[j]! > sims[best]!) best = j;
+        rated.push({ row: r.row, score: (sims[best]! - mean) / std, similarity: sims[best]!, best });
       }
-      rated.sort((a, b) => a.confidence - b.confidence);
-      const items = [];
-      for (const [i, r] of rated.slice(0, want).entries()) {
-        const hit = await search.hitOf(archiveId, m.id, r.row, i + 1, r.confidence, r.similarity);
-        if (hit) items.push({ ...hit, confidence: r.confidence, suggestion: texts[r.best]! });
-      }
+      rated.sort((a, b) => a.score - b.score);
+      const page = rated.slice(0, want);
+      const bestOf = new Map(page.map((r) => [chipIdOf(archiveId, m.id, r.row), r.best]));
+      const hits = await search.hitsOf(archiveId, m.id, page);
+      const items = hits.map((hit) => ({ ...hit, confidence: hit.score, suggestion: texts[bestOf.get(hit.chipId)!]! }));
       return {
         model: m.id,
         mode,

@@ -335,22 +335,7 @@ export class SearchService {
     }
 
     const hits: SearchHit[] = [];
-    for (const [i, k] of kept.entries()) {
-      const w = k.h.windows.subarray(4 * k.row, 4 * k.row + 4);
-      hits.push({
-        rank: i + 1,
-        chipId: chipIdOf(k.h.archiveId, k.h.modelId, k.row),
-        sceneId: k.rec.id,
-        archiveId: k.h.archiveId,
-        path: k.rec.path,
-        level: k.h.levelOf[k.row]!,
-        window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! },
-        score: k.score,
-        similarity: k.similarity,
-        polygon: await this.polygonOf(k.rec, w[0]!, w[1]!, w[2]!, w[3]!),
-        merged: k.merged,
-      });
-    }
+    for (const [i, k] of kept.entries()) hits.push(await this.hitAt(k.h, k.rec, k.row, { rank: i + 1, score: k.score, similarity: k.similarity, merged: k.merged }));
     const groups = new Map<string, SearchResult['scenes'][number]>();
     for (const hit of hits) {
       const g = groups.get(hit.sceneId) ?? { sceneId: hit.sceneId, archiveId: hit.archiveId, path: hit.path, bestScore: hit.score, hits: [] };
@@ -374,32 +359,40 @@ export class SearchService {
     return out;
   }
 
-  /** A chip of the store as a hit (rank, score and similarity as the caller ranked it); undefined once its scene is gone. */
-  async hitOf(archiveId: string, modelId: string, row: number, rank: number, score: number, similarity: number): Promise<SearchHit | undefined> {
-    const h = await this.handle(archiveId, modelId);
-    if (!h || row >= h.slotOf.length) return undefined;
-    const rec = liveSlots(h.meta, await this.catalog.scenes(archiveId)).get(h.slotOf[row]!);
-    if (!rec) return undefined;
+  /** One row of a store as a hit. */
+  private async hitAt(h: Handle, rec: SceneRecord, row: number, ranked: Pick<SearchHit, 'rank' | 'score' | 'similarity' | 'merged'>): Promise<SearchHit> {
     const w = h.windows.subarray(4 * row, 4 * row + 4);
     return {
-      rank,
-      chipId: chipIdOf(archiveId, modelId, row),
+      ...ranked,
+      chipId: chipIdOf(h.archiveId, h.modelId, row),
       sceneId: rec.id,
-      archiveId,
+      archiveId: h.archiveId,
       path: rec.path,
       level: h.levelOf[row]!,
       window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! },
-      score,
-      similarity,
       polygon: await this.polygonOf(rec, w[0]!, w[1]!, w[2]!, w[3]!),
-      merged: 0,
     };
   }
 
-  /** A chip's stored (base) embedding by row. */
-  async rowVector(archiveId: string, modelId: string, row: number): Promise<Float32Array | undefined> {
+  /** Rows of a store as hits, ranked in the order given (the caller scored them); rows whose scene is gone are left out. */
+  async hitsOf(archiveId: string, modelId: string, ranked: { row: number; score: number; similarity: number }[]): Promise<SearchHit[]> {
     const h = await this.handle(archiveId, modelId);
-    return h && row < h.store.count ? h.store.vector(row) : undefined;
+    if (!h) return [];
+    const live = liveSlots(h.meta, await this.catalog.scenes(archiveId));
+    const hits: SearchHit[] = [];
+    for (const r of ranked) {
+      const rec = r.row < h.slotOf.length ? live.get(h.slotOf[r.row]!) : undefined;
+      if (rec) hits.push(await this.hitAt(h, rec, r.row, { rank: hits.length + 1, score: r.score, similarity: r.similarity, merged: 0 }));
+    }
+    return hits;
+  }
+
+  /** Stored (base) embeddings of rows of a store; undefined for a row it does not hold. */
+  async rowVectors(archiveId: string, modelId: string, rows: number[]): Promise<(Float32Array | undefined)[]> {
+    const h = await this.handle(archiveId, modelId);
+    const out: (Float32Array | undefined)[] = [];
+    for (const row of rows) out.push(h && row < h.store.count ? await h.store.vector(row) : undefined);
+    return out;
   }
 
   /** Resolves a chip id to its store and row; the model must be the one the chip was made with. */
