@@ -7,6 +7,8 @@ export const METHOD_NAMES = [
   'app.info',
   'settings.get',
   'settings.set',
+  'view.get',
+  'view.set',
   'archives.list',
   'models.list',
   'models.status',

@@ -451,10 +451,54 @@ export const AnnotationQueue = z.object({
 });
 export type AnnotationQueue = z.infer<typeof AnnotationQueue>;
 
+/** A search area as the window draws it: a box, or a polygon whose ring is closed (first point repeated last). */
+export const SearchArea = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('box'), box: SearchFilters.bbox.unwrap() }).strict(),
+  z
+    .object({
+      kind: z.literal('polygon'),
+      ring: z
+        .array(z.tuple([z.number().min(-180).max(180), z.number().min(-90).max(90)]))
+        .min(4)
+        .max(10_000)
+        .refine((r) => r[0]![0] === r.at(-1)![0] && r[0]![1] === r.at(-1)![1], 'must be closed: its last point repeats the first'),
+    })
+    .strict(),
+]);
+export type SearchArea = z.infer<typeof SearchArea>;
+
+/**
+ * What the window was showing, kept in the data folder (view.json) so that a reload or a restart puts
+ * the analyst back where they were: recent queries, the last text search and its filters.
+ */
+export const ViewState = z
+  .object({
+    /** Recent text queries, newest first. */
+    searchHistory: z.array(z.string().min(1).max(2000)).max(20),
+    /** The last text search, run again when the window opens; null for none. */
+    lastQuery: z.string().min(1).max(2000).nullable(),
+    /** The filter bar: area, one archive (null for all), chip scale, and the number of hits (null: the setting's default). */
+    filters: z
+      .object({
+        area: SearchArea.nullable(),
+        archiveId: OpaqueId.nullable(),
+        scale: z.enum(['any', '0', '1', '2', '3+']),
+        topK: z.number().int().min(1).max(1000).nullable(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ViewState = z.infer<typeof ViewState>;
+export const ViewStatePatch = ViewState.partial().strict();
+export type ViewStatePatch = z.infer<typeof ViewStatePatch>;
+
 export const methods = {
   'app.info': { input: Empty, output: AppInfo },
   'settings.get': { input: Empty, output: Settings },
   'settings.set': { input: SettingsPatch, output: Settings },
+  /** What the window was showing (view.json): history, last query, filters. */
+  'view.get': { input: Empty, output: ViewState },
+  'view.set': { input: ViewStatePatch, output: ViewState },
   'archives.list': { input: Empty, output: z.array(ArchiveSummary) },
   'models.list': { input: Empty, output: z.array(ModelPackSummary) },
   'models.status': { input: Empty, output: ModelsStatus },

@@ -11,7 +11,7 @@ import { CaptionBank, chipIdOf, SearchService } from './search/index.js';
 import { EventBus } from './events.js';
 import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
-import { SettingsStore } from './settings/index.js';
+import { SettingsStore, ViewStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
 import { ModelImports, ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
@@ -118,8 +118,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     });
   }
   const events = new EventBus();
-  const [settings, catalog] = await Promise.all([SettingsStore.open(dataDir), Catalog.open(dataDir)]);
-  const notices: Notice[] = [...settings.notices, ...catalog.notices];
+  const [settings, view, catalog] = await Promise.all([SettingsStore.open(dataDir), ViewStore.open(dataDir), Catalog.open(dataDir)]);
+  const notices: Notice[] = [...settings.notices, ...view.notices, ...catalog.notices];
   const { name, version } = packageInfo();
   const models = new ModelLibrary({
     dataDir,
@@ -232,6 +232,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       if (next.executionProvider !== before.executionProvider && next.activeModel) await models.activate(next.activeModel);
       return next;
     },
+    'view.get': () => view.get(),
+    'view.set': (patch) => view.set(patch),
     'archives.list': () => catalog.listArchives(),
     'models.list': () => models.list(),
     'models.status': () => models.status(),

@@ -130,6 +130,44 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(await t.client.call('settings.get', {})).toMatchObject({ theme: 'system', searchTopK: 50 });
     });
 
+    it('view.get starts empty; view.set keeps history, the last query and the filters across a restart', async () => {
+      expect(await t.client.call('view.get', {})).toEqual({
+        searchHistory: [],
+        lastQuery: null,
+        filters: { area: null, archiveId: null, scale: 'any', topK: null },
+      });
+      const filters = {
+        area: { kind: 'polygon' as const, ring: [[-43.2, -22.9], [-43.1, -22.9], [-43.1, -22.8], [-43.2, -22.9]] as [number, number][] },
+        archiveId: 'harbour',
+        scale: '3+' as const,
+        topK: 12,
+      };
+      await t.client.call('view.set', { searchHistory: ['water', 'bridge over a river'], lastQuery: 'water' });
+      // A patch replaces only the fields it names.
+      expect(await t.client.call('view.set', { filters })).toEqual({ searchHistory: ['water', 'bridge over a river'], lastQuery: 'water', filters });
+      await t.close();
+      t = await openHere();
+      expect(await t.client.call('view.get', {})).toEqual({ searchHistory: ['water', 'bridge over a river'], lastQuery: 'water', filters });
+    });
+
+    it('view.set refuses an area off the globe, an open ring or an unknown field, and changes nothing', async () => {
+      await t.client.call('view.set', { lastQuery: 'water' });
+      const box = (b: number[]) => ({ area: { kind: 'box' as const, box: b as [number, number, number, number] }, archiveId: null, scale: 'any' as const, topK: null });
+      const offGlobe = await rejection(t.client.call('view.set', { filters: box([-10, -95, 10, 10]) }));
+      expect(offGlobe.code).toBe('invalid_input');
+      expect(offGlobe.issues?.[0]?.path).toMatch(/^filters\.area/);
+      const open = await rejection(
+        t.client.call('view.set', { filters: { area: { kind: 'polygon', ring: [[0, 0], [1, 0], [1, 1]] }, archiveId: null, scale: 'any', topK: null } }),
+      );
+      expect(open.code).toBe('invalid_input');
+      const unclosed = await rejection(
+        t.client.call('view.set', { filters: { area: { kind: 'polygon', ring: [[0, 0], [1, 0], [1, 1], [0, 1]] }, archiveId: null, scale: 'any', topK: null } }),
+      );
+      expect(unclosed.message).toContain('closed');
+      expect((await rejection(t.client.call('view.set', { lastQuery: 'x', path: '/etc' } as never))).code).toBe('invalid_input');
+      expect(await t.client.call('view.get', {})).toMatchObject({ lastQuery: 'water', filters: { area: null } });
+    });
+
     it('settings.set refuses a basemap that cannot serve tiles, naming the file, and keeps the settings', async () => {
       const noTiles = join(dir.path, 'empty-folder');
       await mkdir(join(noTiles, '2', '1'), { recursive: true });

@@ -304,13 +304,19 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     expect(await list.getByRole('list', { name: 'History' }).innerText()).toMatch(/add by person[\s\S]*edit by person[\s\S]*undo by person/);
     await page.screenshot({ path: join(artifacts, 'panel-captions.png') });
     await audit('panel-captions');
-    // After a reload the same hit shows the caption as the undo left it.
+    // After a reload the window comes back as it was (view.json): the query in the box, its archive
+    // filter, and its hits, searched again without taking the side panel off the tab it opens on.
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
-    // Filters are per window: choose the archive again.
-    if (existsSync(sharedGeotiff)) await page.getByRole('combobox', { name: 'Archive to search' }).selectOption({ label: 'Shared sample' });
-    await searchFor('water');
-    expect(await hits().count()).toBeGreaterThan(2);
+    await expect.poll(() => searchBox().inputValue()).toBe('water');
+    if (existsSync(sharedGeotiff)) expect(await page.getByRole('combobox', { name: 'Archive to search' }).locator('option:checked').innerText()).toBe('Shared sample');
+    // The hits are back on the map while the panel stays on its opening tab.
+    await expect.poll(() => page.locator('.leaflet-tooltip.rank').count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    expect(await page.getByRole('tab', { name: 'Archives' }).getAttribute('aria-selected')).toBe('true');
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await expect.poll(() => page.locator('.results-query').innerText(), { timeout: 30_000 }).toBe('for “water”');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(2);
+    // The same hit, found again, shows the caption as the undo left it.
     await page.getByRole('button', { name: selectedLabel! }).click();
     await page.getByRole('tab', { name: 'Captions' }).click();
     await expect.poll(() => page.getByRole('list', { name: 'Captions of the selected hit' }).innerText()).toMatch(/^a reservoir between green fields/);
@@ -354,6 +360,14 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(labelsInside, { timeout: 10_000 }).toBe(true);
     await page.screenshot({ path: join(artifacts, 'map-search-area.png') });
     await audit('map-search-area');
+    // The area is kept with the search: after a reload it is drawn again and the same hits come back.
+    const inArea = await hits().allInnerTexts();
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    await expect.poll(() => page.locator('path.area').count()).toBe(1);
+    expect(await filters.innerText()).toMatch(/Area: /);
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await expect.poll(() => hits().allInnerTexts(), { timeout: 30_000 }).toEqual(inArea);
     await filters.getByRole('button', { name: 'Clear the search area' }).click();
     await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(all);
     expect(await page.locator('path.area').count()).toBe(0);
@@ -548,9 +562,14 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(() => page.locator('.leaflet-tooltip.rank').count()).toBe(shown);
   });
 
-  it('remembers the queries in a search history offered by the search box', async () => {
+  it('remembers the queries in a search history offered by the search box, kept by the engine, not the browser', async () => {
     expect(await page.locator('#search-history option[value="water"]').count()).toBe(1);
     expect(await searchBox().getAttribute('list')).toBe('search-history');
+    // The headless server's port changes from one start to the next, and the browser's storage with it.
+    await page.evaluate(() => localStorage.clear());
+    await page.reload();
+    await page.waitForSelector('main[data-ready="true"]');
+    await expect.poll(() => page.locator('#search-history option[value="water"]').count()).toBe(1);
   });
 
   it('persists a setting through the engine: dark theme survives a reload', async () => {

@@ -38,6 +38,27 @@ describe('settings and catalog files', () => {
     expect(notices.map((n) => n.message).join('\n')).toMatch(/"searchTopK".*invalid value/);
   });
 
+  it('keeps the good fields of a hand-broken view.json, reports the bad one, and a corrupt one is set aside', async () => {
+    await writeFile(join(dir.path, 'view.json'), JSON.stringify({ searchHistory: ['water'], lastQuery: 'water', filters: { area: { kind: 'box', box: [0, 0, 1] } } }));
+    const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect(await engine.handlers['view.get']({})).toEqual({
+      searchHistory: ['water'],
+      lastQuery: 'water',
+      filters: { area: null, archiveId: null, scale: 'any', topK: null },
+    });
+    expect((await engine.handlers['app.info']({})).notices.map((n) => n.message).join('\n')).toMatch(/"filters" in view\.json had an invalid value/);
+    await engine.close();
+
+    await writeFile(join(dir.path, 'view.json'), '{"searchHistory": [');
+    const again = await openEngine({ dataDir: dir.path, runtime: 'in-process' });
+    expect((await again.handlers['view.get']({})).searchHistory).toEqual([]);
+    expect((await again.handlers['app.info']({})).notices[0]?.message).toMatch(/view\.json was not valid JSON/);
+    expect((await readdir(dir.path)).some((f) => f.startsWith('view.json.corrupt-'))).toBe(true);
+    // The settings beside it are untouched.
+    expect(await again.handlers['settings.get']({})).toMatchObject({ theme: 'system' });
+    await again.close();
+  });
+
   it('loads a settings file written before the basemap existed, with no basemap', async () => {
     await writeFile(join(dir.path, 'settings.json'), JSON.stringify({ theme: 'dark', searchTopK: 20, executionProvider: 'auto', welcomeDismissed: true, activeModel: null }));
     const engine = await openEngine({ dataDir: dir.path, runtime: 'in-process' });

@@ -1,8 +1,10 @@
-/** [west, south, east, north] in degrees, as search.query's bbox takes it (west > east crosses the antimeridian). */
-export type Box = [number, number, number, number];
+import type { SearchArea } from '@contract/schema';
 
-/** A search area: a box, or a polygon whose ring is closed (first point repeated last), in [lon, lat]. */
-export type Area = { kind: 'box'; box: Box } | { kind: 'polygon'; ring: [number, number][] };
+/** A search area: a box, or a polygon whose ring is closed (first point repeated last), in [lon, lat]. The contract's type: view.json keeps it. */
+export type Area = SearchArea;
+
+/** [west, south, east, north] in degrees, as search.query's bbox takes it (west > east crosses the antimeridian). */
+export type Box = Extract<Area, { kind: 'box' }>['box'];
 
 /** Longitude into [-180, 180); one already in range is kept exactly as it is. */
 const wrap = (lon: number): number => (lon >= -180 && lon < 180 ? lon : ((((lon + 180) % 360) + 360) % 360) - 180);
