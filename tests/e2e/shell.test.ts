@@ -565,7 +565,7 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   it('remembers the queries in a search history offered by the search box, kept by the engine, not the browser', async () => {
     expect(await page.locator('#search-history option[value="water"]').count()).toBe(1);
     expect(await searchBox().getAttribute('list')).toBe('search-history');
-    // The headless server's port changes from one start to the next, and the browser's storage with it.
+    // The browser's storage is per origin, and the port (so the origin) changes when 7733 is taken; the data folder's history must not.
     await page.evaluate(() => localStorage.clear());
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
