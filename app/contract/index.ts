@@ -6,5 +6,6 @@ export * from './schema.js';
 export * from './errors.js';
 export * from './client.js';
 export * from './names.js';
+export * from './choices.js';
 export { dispatch, createInProcessClient, type Handlers, type DispatchTarget } from './dispatch.js';
 export { createHttpClient, type HttpClient, type HttpClientOptions, type SocketFactory, type SocketLike } from './http-client.js';

@@ -242,7 +242,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       events.emit('settings.changed', await settings.set({ activeModel: id }));
       return status;
     },
-    'models.import': ({ file, name, precision, licence }) => imports.start({ file, name, precision, licence }),
+    'models.import': (input) => imports.start(input),
     'models.importCancel': ({ jobId }) => imports.cancel(jobId),
     'models.imports': () => imports.list(),
     'archives.add': async ({ roots, excludes, name }) => {

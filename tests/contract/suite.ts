@@ -386,6 +386,44 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect((await t.client.call('settings.set', { theme: 'dark' })).theme).toBe('dark');
     });
 
+    it('models.import takes the importer\'s options: layout, architecture, activation, leaving out unknown tensors, skipping objects that are not weights', { timeout: 120_000 }, async () => {
+      const finished = async (input: Parameters<KestrelClient['call']>[1] & { file: string }): Promise<ImportStatus> => {
+        const started = await t.client.call('models.import', input as never);
+        await expect.poll(async () => (await t.client.call('models.imports', {})).find((s) => s.jobId === started.jobId)?.state, { timeout: 60_000 }).not.toBe('running');
+        return (await t.client.call('models.imports', {})).find((s) => s.jobId === started.jobId)!;
+      };
+      const harma = join(importerFixtures, 'harma-tiny.pt');
+      // HarMA weights read as plain open_clip: the adapters are tensors that layout does not use, and the hint names the fix.
+      const strict = await finished({ file: harma, layout: 'open_clip' });
+      expect(strict.state).toBe('failed');
+      expect(strict.error?.message).toMatch(/does not use/);
+      expect(strict.error?.hint).toMatch(/Layout harma \(--layout harma\)/);
+      // Asked to leave them out, with the activation chosen: a pack, and the notes say both.
+      const lenient = await finished({ file: harma, name: 'Base of HarMA', layout: 'open_clip', ignoreUnknown: true, activation: 'gelu' });
+      expect(lenient.state).toBe('done');
+      expect(lenient.notes.join('\n')).toMatch(/not used by the model: \d+ tensor/);
+      expect(lenient.notes.join('\n')).toMatch(/activation: gelu \(as asked\)/);
+      expect((await t.client.call('models.list', {})).find((p) => p.id === lenient.packId)?.activation).toBe('gelu');
+      // A built-in architecture the weights do not fit is refused, naming the file.
+      const wrongArch = await finished({ file: join(importerFixtures, 'openclip-tiny-fp16.pt'), arch: 'ViT-B-32' });
+      expect(wrongArch.state).toBe('failed');
+      expect(wrongArch.error?.message).toMatch(/ViT-B-32/);
+      expect(wrongArch.error?.file).toBe(join(importerFixtures, 'openclip-tiny-fp16.pt'));
+      // Training state beside the weights: refused unless skipped, and skipped objects are listed, never run. (This
+      // fixture's few weights are no whole model, so once past its objects it fails on the architecture instead.)
+      const metadata = join(importerFixtures, 'with-metadata.pt');
+      const refused = await finished({ file: metadata });
+      expect(refused.state).toBe('failed');
+      expect(refused.error?.hint).toMatch(/Skip objects that are not weights/);
+      const skipped = await finished({ file: metadata, skipForeignObjects: true });
+      expect(skipped.notes.join('\n')).toMatch(/skipped objects that are not weights \(as asked\)/);
+      expect(skipped.error?.message).toMatch(/cannot work out the architecture/);
+      // Values outside the contract never reach the importer.
+      await expect(t.client.call('models.import', { file: harma, arch: 'ViT-X' as 'ViT-B-32' })).rejects.toMatchObject({ code: 'invalid_input', issues: [{ path: 'arch' }] });
+      await expect(t.client.call('models.import', { file: harma, layout: 'timm' as 'hf' })).rejects.toMatchObject({ code: 'invalid_input' });
+      await expect(t.client.call('models.import', { file: harma, config: '/tmp/x.json' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    });
+
     it('dialog.pick answers unsupported: only the desktop app has a native picker', async () => {
       const err = await rejection(t.client.call('dialog.pick', { purpose: 'archive-folder' }));
       expect(err).toMatchObject({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });

@@ -607,6 +607,42 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await audit('panel-models-import');
   });
 
+  it('a checkpoint the importer cannot read on its own: the failure\'s hint names the option, set in the form\'s options, and the notes say what was decided', async () => {
+    const packs = page.getByRole('list', { name: 'Model packs' }).getByRole('listitem');
+    const before = await packs.count();
+    const file = new URL('../fixtures/importer/harma-tiny.pt', import.meta.url).pathname;
+    await page.getByRole('textbox', { name: 'Checkpoint file' }).fill(file);
+    await page.getByRole('textbox', { name: 'Pack name' }).fill('HarMA base towers');
+    await page.getByRole('combobox', { name: 'Precision' }).selectOption('fp32');
+    const options = page.locator('details.options');
+    await options.locator('summary').click();
+    // HarMA weights read as plain open_clip: the adapters are tensors that layout does not use.
+    await options.getByRole('combobox', { name: 'Layout' }).selectOption('open_clip');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const job = page.locator('.import-job');
+    await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000 }).toBe('failed');
+    expect(await job.getByRole('alert').innerText()).toMatch(/harma-tiny\.pt holds \d+ tensor\(s\)[\s\S]*Layout harma \(--layout harma\)/);
+    expect(await job.getByRole('list', { name: 'Import notes' }).isVisible()).toBe(true);
+    // Leaving them out, with the activation chosen, imports the base towers; the notes say both.
+    await options.getByRole('checkbox', { name: /Leave out unknown tensors/ }).check();
+    await options.getByRole('combobox', { name: 'Activation' }).selectOption('gelu');
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await expect.poll(() => job.getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
+    expect(await job.innerText()).toMatch(/Imported as HarMA base towers/);
+    await job.locator('details.notes summary').click();
+    const notes = await job.getByRole('list', { name: 'Import notes' }).innerText();
+    expect(notes).toMatch(/not used by the model: \d+ tensor/);
+    expect(notes).toMatch(/activation: gelu \(as asked\)/);
+    await expect.poll(() => packs.count()).toBe(before + 1);
+    expect(await packs.filter({ hasText: 'HarMA base towers' }).innerText()).toMatch(/gelu/);
+    await job.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(artifacts, 'panel-models-options.png') });
+    await audit('panel-models-options');
+    await options.getByRole('checkbox', { name: /Leave out unknown tensors/ }).uncheck();
+    await options.getByRole('combobox', { name: 'Layout' }).selectOption('');
+    await options.getByRole('combobox', { name: 'Activation' }).selectOption('');
+  });
+
   it.skipIf(!existsSync(sharedGeotiff))('adds a folder typed by path: a scan bar with counts and a Cancel that leaves nothing; unreadable files listed with the reason', { timeout: 180_000 }, async () => {
     const small = ['RGBA.uint16.tif', 'alpha.tif', 'cogeo.tif', 'rio-tiler/cog_rgb.tif', 'rio-tiler/web.tif'];
     // Many files (links to a few small GeoTIFFs), so the scan lasts long enough to be seen and cancelled.

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { KestrelError, ModelId, type ImportStatus } from '../../contract/index.js';
-import { runImportInWorker, type ImportProgress, type Precision } from './import/index.js';
+import { runImportInWorker, type ImportProgress, type Layout, type Precision } from './import/index.js';
 
 export interface ModelImportsOptions {
   dataDir: string;
@@ -24,6 +24,11 @@ export interface ImportRequest {
   name?: string | undefined;
   precision?: Precision | undefined;
   licence?: string | undefined;
+  arch?: string | undefined;
+  layout?: Layout | undefined;
+  activation?: 'quick_gelu' | 'gelu' | undefined;
+  ignoreUnknown?: boolean | undefined;
+  skipForeignObjects?: boolean | undefined;
 }
 
 interface Job {
@@ -109,7 +114,18 @@ export class ModelImports {
     this.prune();
     const out = join(this.modelsDir, packId);
     job.finished = runImportInWorker(
-      { checkpoint: req.file, out, precision: req.precision ?? 'fp32', ...(req.name ? { name: req.name } : {}), ...(req.licence ? { licence: req.licence } : {}) },
+      {
+        checkpoint: req.file,
+        out,
+        precision: req.precision ?? 'fp32',
+        ...(req.name ? { name: req.name } : {}),
+        ...(req.licence ? { licence: req.licence } : {}),
+        ...(req.arch ? { arch: req.arch } : {}),
+        ...(req.layout ? { layout: req.layout } : {}),
+        ...(req.activation ? { activation: req.activation } : {}),
+        ignoreUnknown: req.ignoreUnknown === true,
+        skipForeignObjects: req.skipForeignObjects === true,
+      },
       { signal: controller.signal, onProgress: (p) => this.progress(job, p), onNote: (m) => job.status.notes.push(m) },
     ).then(
       (outcome) => {

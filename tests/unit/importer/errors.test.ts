@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { KestrelError } from '../../../app/contract/index.js';
+import { IMPORT_ARCHITECTURES, KestrelError } from '../../../app/contract/index.js';
+import { BUILTIN_ARCHITECTURES } from '../../../app/core/model/import/architectures.js';
 import { importModel, openCheckpoint, type ImportOptions } from '../../../app/core/model/index.js';
 import { ZipFile } from '../../../app/core/model/import/zip.js';
 import { FIX, safetensorsBytes, tmp } from './helpers.js';
@@ -116,5 +117,11 @@ describe('defaults', () => {
     expect(r2.manifest.licence).toMatch(/Not stated/);
     expect(notes2.join('\n')).toMatch(/inferred from the weights/);
     expect(notes2.join('\n')).toMatch(/activation: quick_gelu \(not stated anywhere/);
+  });
+});
+
+describe('the architectures the contract offers', () => {
+  it('are exactly the importer\'s built-in ones, so the Models tab lists no name the importer refuses and misses none', () => {
+    expect([...IMPORT_ARCHITECTURES].sort()).toEqual(Object.keys(BUILTIN_ARCHITECTURES).sort());
   });
 });

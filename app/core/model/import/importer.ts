@@ -168,7 +168,7 @@ function sha256Of(file: string): Promise<string> {
 
 function chooseActivation(o: ImportOptions, known: KnownModel | undefined, spec: ClipSpec, note: (m: string) => void): Activation {
   if (o.activation) {
-    note(`activation: ${o.activation} (--activation)`);
+    note(`activation: ${o.activation} (as asked)`);
     return o.activation;
   }
   if (known) {
@@ -179,7 +179,7 @@ function chooseActivation(o: ImportOptions, known: KnownModel | undefined, spec:
     note(`activation: ${spec.activation} (from the architecture config ${spec.name})`);
     return spec.activation;
   }
-  note('activation: quick_gelu (not stated anywhere: the state dict does not record it). QuickGELU is right for OpenAI-derived weights (OpenAI CLIP, RemoteCLIP, GeoRSCLIP, HarMA\'s GeoRSCLIP variant); pass --activation gelu for OpenCLIP LAION-trained weights (and HarMA\'s "ViT" variant).');
+  note('activation: quick_gelu (not stated anywhere: the state dict does not record it). QuickGELU is right for OpenAI-derived weights (OpenAI CLIP, RemoteCLIP, GeoRSCLIP, HarMA\'s GeoRSCLIP variant); choose Activation gelu (--activation gelu) for OpenCLIP LAION-trained weights (and HarMA\'s "ViT" variant).');
   return 'quick_gelu';
 }
 
@@ -222,7 +222,7 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     const checkStart = performance.now();
     progress({ phase: 'check', done: 0, total: 1 });
     for (const u of ck.unwrapped) note(u);
-    if (ck.foreignObjects.length) note(`skipped objects that are not weights (--skip-foreign-objects): ${ck.foreignObjects.join(', ')}`);
+    if (ck.foreignObjects.length) note(`skipped objects that are not weights (as asked): ${ck.foreignObjects.join(', ')}`);
     const detected = detectLayout(ck.tensors.keys());
     const layout = o.layout ?? detected;
     if (!layout) {
@@ -240,10 +240,10 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     let spec = resolveArchitecture(o.arch ?? (o.config ? undefined : known?.arch), o.config);
     if (!spec) {
       const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
-      if (!inferred) throw new KestrelError({ code: 'invalid_input', message: `${file}: cannot work out the architecture from the weights.`, file, hint: 'Pass --arch or --config.' });
+      if (!inferred) throw new KestrelError({ code: 'invalid_input', message: `${file}: cannot work out the architecture from the weights.`, file, hint: 'Choose the Architecture (--arch), or pass --config on the command line.' });
       const match = builtinMatching(inferred);
       spec = { ...inferred, name: match ?? `ViT (inferred: ${describeSpec(inferred)})` };
-      note(`architecture: ${match ?? 'not a built-in'}, inferred from the weights: ${describeSpec(inferred)} (heads assumed 64 wide; pass --arch or --config if the model differs)`);
+      note(`architecture: ${match ?? 'not a built-in'}, inferred from the weights: ${describeSpec(inferred)} (heads assumed 64 wide; choose the Architecture (--arch) or pass --config if the model differs)`);
     }
     const activation = chooseActivation(o, known, spec, note);
     const plan = planLayout(ck, layout, spec, { ignoreUnknown: o.ignoreUnknown === true });

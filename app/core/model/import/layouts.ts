@@ -233,7 +233,7 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
         code: 'invalid_input',
         message: `${ck.file} has no HarMA adapter weights (…resblocks.0.mmadapter.img_proj_down.weight).`,
         file: ck.file,
-        hint: 'Import it with --layout open_clip, or pass the HarMA checkpoint that holds the adapters.',
+        hint: 'Import it with Layout open_clip (--layout open_clip), or import the HarMA checkpoint that holds the adapters.',
       });
     }
     if (adapter.width % adapter.heads !== 0 || adapter.mmsWidth % adapter.mmsHeads !== 0) {
@@ -263,8 +263,8 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
   }
   const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
   const archHint = inferred
-    ? `The weights look like: image ${inferred.vision.imageSize}px, patch ${inferred.vision.patchSize}, vision ${inferred.vision.layers}×${inferred.vision.width}, text ${inferred.text.layers}×${inferred.text.width}, embedding ${inferred.embedDim}. Choose the --arch with those sizes, pass --config, or leave --arch out to use them.`
-    : 'Check --arch and --layout against the model the checkpoint comes from.';
+    ? `The weights look like: image ${inferred.vision.imageSize}px, patch ${inferred.vision.patchSize}, vision ${inferred.vision.layers}×${inferred.vision.width}, text ${inferred.text.layers}×${inferred.text.width}, embedding ${inferred.embedDim}. Choose the Architecture (--arch) with those sizes, leave it on Auto-detect to use them, or pass --config on the command line.`
+    : 'Check Architecture and Layout (--arch, --layout) against the model the checkpoint comes from.';
   if (wrongShape.length) {
     throw new KestrelError({
       code: 'invalid_input',
@@ -280,7 +280,7 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
       code: 'invalid_input',
       message: `${ck.file} is missing ${missing.length} tensor(s) that layout ${layout} with architecture ${spec.name} needs: ${listSome(missing)}.`,
       file: ck.file,
-      hint: other && other !== layout ? `The names look like the ${other} layout: try --layout ${other}.` : archHint,
+      hint: other && other !== layout ? `The names look like the ${other} layout: try Layout ${other} (--layout ${other}).` : archHint,
       issues: missing.map((k) => ({ path: k, message: 'missing' })),
     });
   }
@@ -298,7 +298,7 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
       code: 'invalid_input',
       message: `${ck.file} holds ${unknown.length} tensor(s) that layout ${layout} does not use: ${listSome(unknown)}. Importing would drop them silently.`,
       file: ck.file,
-      hint: harmaLike ? 'These are HarMA adapters: use --layout harma.' : 'Check --layout; if these tensors really are not part of the model, pass --ignore-unknown.',
+      hint: harmaLike ? 'These are HarMA adapters: use Layout harma (--layout harma).' : 'Check Layout (--layout); if these tensors really are not part of the model, tick "Leave out unknown tensors" (--ignore-unknown).',
       issues: unknown.map((k) => ({ path: k, message: 'not used by the layout' })),
     });
   }

@@ -157,7 +157,7 @@ export function unpickle(data: Uint8Array, options: UnpickleOptions, start = 0):
       file,
       hint: codeRunning
         ? 'If the file comes from a trusted source, re-save only the weights (torch.save(model.state_dict(), path) or safetensors) and import that.'
-        : 'If the file comes from a trusted source, pass --skip-foreign-objects to read the weights and skip such objects (training metadata, configs), or re-save only the weights.',
+        : 'If the file comes from a trusted source, tick "Skip objects that are not weights" (--skip-foreign-objects) to read the weights and skip such objects (training metadata, configs), or re-save only the weights.',
     });
   const need = (n: number): void => {
     if (p + n > buf.length) throw damaged('it ends early');
