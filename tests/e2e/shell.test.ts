@@ -675,6 +675,10 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const added = list.getByRole('listitem').filter({ hasText: 'field survey' });
     await added.waitFor({ timeout: 30_000 });
     await expect.poll(() => added.innerText()).toMatch(/2 scenes/);
+    // Its index counts the unreadable file as such, not as a scene still to do.
+    await expect.poll(() => added.locator('.job').getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
+    expect(await added.locator('.job').innerText()).toMatch(/done · 2\/3 scenes\s\(1 unreadable\)/);
+    expect(await added.getByRole('progressbar', { name: 'Indexing field survey' }).getAttribute('value')).toBe('100');
     const problem = added.locator('details.problems');
     expect(await problem.locator('summary').innerText()).toBe('1 file could not be read');
     await problem.locator('summary').click();
