@@ -565,11 +565,23 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
   it('remembers the queries in a search history offered by the search box, kept by the engine, not the browser', async () => {
     expect(await page.locator('#search-history option[value="water"]').count()).toBe(1);
     expect(await searchBox().getAttribute('list')).toBe('search-history');
+    // A number of hits other than the default is kept with the filters.
+    const hitsField = page.getByRole('spinbutton', { name: 'Number of hits' });
+    await hitsField.fill('7');
+    await hitsField.press('Tab');
+    await expect.poll(() => page.locator('main').getAttribute('aria-busy'), { timeout: 30_000 }).toBe('false');
     // The browser's storage is per origin, and the port (so the origin) changes when 7733 is taken; the data folder's history must not.
     await page.evaluate(() => localStorage.clear());
     await page.reload();
     await page.waitForSelector('main[data-ready="true"]');
     await expect.poll(() => page.locator('#search-history option[value="water"]').count()).toBe(1);
+    // The search comes back with 7 hits (the cut-off, not kept, is back at 0).
+    expect(await hitsField.inputValue()).toBe('7');
+    await page.getByRole('tab', { name: 'Results' }).click();
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBe(7);
+    await hitsField.fill('50');
+    await hitsField.press('Tab');
+    await expect.poll(() => hits().count(), { timeout: 30_000 }).toBeGreaterThan(7);
   });
 
   it('persists a setting through the engine: dark theme survives a reload', async () => {
