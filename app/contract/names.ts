@@ -21,6 +21,8 @@ export const METHOD_NAMES = [
   'archives.remove',
   'archives.scenes',
   'archives.cancelScan',
+  'archives.pauseScan',
+  'archives.resumeScan',
   'index.start',
   'index.pause',
   'index.resume',

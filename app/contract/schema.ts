@@ -158,6 +158,8 @@ export const ScanProgress = z.object({
   /** The archive's name (for an add, the name it will have). */
   name: z.string(),
   phase: z.enum(['listing', 'reading', 'done', 'cancelled', 'failed']),
+  /** Held by archives.pauseScan before its next folder or file, until archives.resumeScan (or a cancel). */
+  paused: z.boolean(),
   /** Raster files found so far (listing) or in all (reading). */
   filesSeen: z.number().int().nonnegative(),
   /** Files fingerprinted and described so far. */
@@ -549,6 +551,10 @@ export const methods = {
   },
   /** Finds added, changed and removed files; the next index.start re-indexes only those. */
   'archives.scan': { input: z.object({ id: OpaqueId }).strict(), output: ScanReport },
+  /** Holds a running scan (an add or a rescan) before its next folder or file; false when none was running, it was paused already, or it was writing. */
+  'archives.pauseScan': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ paused: z.boolean() }) },
+  /** Lets a paused scan go on; false when none was paused. */
+  'archives.resumeScan': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ resumed: z.boolean() }) },
   /** Stops a running scan (an add or a rescan) before it writes anything; false when none was running or it was already writing. */
   'archives.cancelScan': { input: z.object({ id: OpaqueId }).strict(), output: z.object({ cancelled: z.boolean() }) },
   /** Forgets an archive, its scenes and its vectors (never the image files). */

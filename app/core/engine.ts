@@ -280,6 +280,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       return scan;
     },
     'archives.cancelScan': ({ id }) => ({ cancelled: scans.cancel(id) }),
+    'archives.pauseScan': ({ id }) => ({ paused: scans.pause(id) }),
+    'archives.resumeScan': ({ id }) => ({ resumed: scans.resume(id) }),
     'archives.remove': async ({ id }) => {
       if (!catalog.archive(id)) return { removed: false };
       scans.cancel(id);

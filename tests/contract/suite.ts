@@ -503,6 +503,38 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       expect(await t.client.call('archives.cancelScan', { id })).toEqual({ cancelled: false });
     });
 
+    it.skipIf(!haveData)('archives.pauseScan holds an add before its next file; archives.resumeScan lets it finish with every file', { timeout: 30_000 }, async () => {
+      const folder = await linkedFolder('imagery', SMALL_TIFS);
+      let reached = 0;
+      beforeScanFile = async () => {
+        reached++;
+        await sleep(40);
+      };
+      const seen: ScanProgress[] = [];
+      t.client.on('archives.scanProgressed', (p) => seen.push(p));
+      await t.eventsReady();
+      const adding = t.client.call('archives.add', { roots: [folder] });
+      await expect.poll(() => reached).toBeGreaterThanOrEqual(2);
+      const id = seen[0]!.archiveId;
+      expect(await t.client.call('archives.pauseScan', { id })).toEqual({ paused: true });
+      const atPause = reached;
+      await expect.poll(() => seen.at(-1)?.paused).toBe(true);
+      expect(seen.at(-1)?.etaSeconds).toBeNull();
+      // Unpaused, the rest would take about 40 ms a file; paused, at most the file in hand when the pause came starts.
+      await sleep(600);
+      expect(reached).toBeLessThanOrEqual(atPause + 1);
+      expect(reached).toBeLessThan(SMALL_TIFS.length);
+      expect(seen.at(-1)).toMatchObject({ paused: true });
+      expect(await t.client.call('archives.list', {})).toEqual([]);
+      expect(await t.client.call('archives.pauseScan', { id })).toEqual({ paused: false });
+      expect(await t.client.call('archives.resumeScan', { id })).toEqual({ resumed: true });
+      const { scan } = await adding;
+      expect(scan.added).toBe(SMALL_TIFS.length);
+      expect(seen.at(-1)).toMatchObject({ phase: 'done', paused: false, filesRead: SMALL_TIFS.length });
+      expect(await t.client.call('archives.resumeScan', { id })).toEqual({ resumed: false });
+      expect(await t.client.call('archives.pauseScan', { id: 'anope' })).toEqual({ paused: false });
+    });
+
     it.skipIf(!haveData)('archives.cancelScan during a rescan leaves the catalog as it was', { timeout: 30_000 }, async () => {
       const folder = await linkedFolder('imagery', SMALL_TIFS.slice(0, 3));
       const { archive } = await t.client.call('archives.add', { roots: [folder] });

@@ -677,6 +677,17 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     await expect.poll(async () => page.locator('.adding').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/reading \d+\/600 files/);
     await page.screenshot({ path: join(artifacts, 'panel-archives-scan.png') });
     await audit('panel-archives-scan');
+    // Paused, the count stands still; resumed, it moves on.
+    await page.getByRole('button', { name: 'Pause scan of big survey' }).click();
+    const adding = page.locator('.adding');
+    await expect.poll(() => adding.innerText(), { timeout: 10_000 }).toMatch(/paused · reading \d+\/600 files/);
+    const readCount = async (): Promise<number> => Number((await adding.innerText()).match(/reading (\d+)\/600/)![1]);
+    const pausedAt = await readCount();
+    await page.waitForTimeout(1_000);
+    expect(await readCount()).toBe(pausedAt);
+    await page.getByRole('button', { name: 'Resume scan of big survey' }).click();
+    await expect.poll(readCount, { timeout: 30_000 }).toBeGreaterThan(pausedAt);
+    expect(await adding.innerText()).not.toMatch(/paused/);
     await page.getByRole('button', { name: 'Cancel scan of big survey' }).click();
     await expect.poll(() => page.getByRole('status').filter({ hasText: /cancelled; nothing was changed/ }).count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => bar.count()).toBe(0);

@@ -36,7 +36,7 @@ describe('ScanRegistry', () => {
     // ETA from the reading rate: 2 ms a file.
     const mid = during.find((e) => e.filesRead >= 400 && e.filesRead <= 600)!;
     expect(mid.etaSeconds).toBeCloseTo(((1000 - mid.filesRead) * 2) / 1000, 1);
-    expect(events.at(-1)).toEqual({ archiveId: 'a1', name: 'Survey', phase: 'done', filesSeen: 1000, filesRead: 1000, total: 1000, currentFile: null, etaSeconds: null });
+    expect(events.at(-1)).toEqual({ archiveId: 'a1', name: 'Survey', phase: 'done', paused: false, filesSeen: 1000, filesRead: 1000, total: 1000, currentFile: null, etaSeconds: null });
   });
 
   it('a burst faster than the interval sends the first step, then the latest one once the interval has passed', async () => {
@@ -90,5 +90,48 @@ describe('ScanRegistry', () => {
     release();
     await second;
     expect(events.at(-1)).toMatchObject({ archiveId: 'a2', phase: 'done' });
+  });
+
+  it('pauses before the next file: no file is read while paused, the pause is said at once without an ETA, and a resume or a cancel lets it go', async () => {
+    let read = 0;
+    const reading = async ({ onProgress, pause, signal }: Parameters<Parameters<ScanRegistry['run']>[1]>[0]): Promise<number> => {
+      for (let i = 0; i < 10; i++) {
+        await pause!();
+        throwIfCancelled(signal);
+        onProgress!(step(i, 10));
+        read++;
+        await vi.advanceTimersByTimeAsync(300);
+      }
+      return read;
+    };
+    const first = scans.run({ id: 'a1', name: 'Survey' }, reading, async (n) => n);
+    await vi.advanceTimersByTimeAsync(650);
+    expect(scans.pause('a1')).toBe(true);
+    expect(scans.pause('a1')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ paused: true, etaSeconds: null });
+    const atPause = read;
+    await vi.advanceTimersByTimeAsync(5_000);
+    // The file being read when the pause came finishes; no other starts.
+    expect(read).toBeLessThanOrEqual(atPause + 1);
+    const held = read;
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(read).toBe(held);
+    expect(scans.resume('a1')).toBe(true);
+    expect(scans.resume('a1')).toBe(false);
+    expect(events.at(-1)).toMatchObject({ paused: false });
+    await vi.advanceTimersByTimeAsync(5_000);
+    expect(await first).toBe(10);
+    expect(events.at(-1)).toMatchObject({ phase: 'done', paused: false, filesRead: 9 });
+
+    // Cancelled while paused: the held scan ends as cancelled.
+    read = 0;
+    const second = scans.run({ id: 'a2', name: 'Other' }, reading, async (n) => n).catch((err: unknown) => err);
+    await vi.advanceTimersByTimeAsync(350);
+    expect(scans.pause('a2')).toBe(true);
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(scans.cancel('a2')).toBe(true);
+    expect(await second).toMatchObject({ code: 'cancelled' });
+    expect(events.at(-1)).toMatchObject({ archiveId: 'a2', phase: 'cancelled', paused: false });
+    expect(read).toBeLessThan(10);
   });
 });

@@ -101,7 +101,7 @@ export async function validateRoots(roots: string[]): Promise<string[]> {
 export async function listRasters(
   roots: string[],
   excludes: string[],
-  options: { signal?: AbortSignal; onFolder?: (folder: string, filesSoFar: number) => void } = {},
+  options: { signal?: AbortSignal; onFolder?: (folder: string, filesSoFar: number) => void; pause?: ScanOptions['pause'] } = {},
 ): Promise<{ files: string[]; problems: ScanReport['problems'] }> {
   const patterns = excludes.map(globToRegExp);
   const files: string[] = [];
@@ -109,6 +109,7 @@ export async function listRasters(
   const seen = new Set<string>();
   for (const root of roots) {
     const walk = async (dir: string): Promise<void> => {
+      await options.pause?.();
       throwIfCancelled(options.signal);
       options.onFolder?.(dir, files.length);
       let entries;
@@ -194,6 +195,8 @@ export interface ScanOptions {
   onProgress?: (p: ScanStep) => void;
   /** Awaited before each file is read (tests pace a scan with it). */
   beforeFile?: (file: string) => Promise<void>;
+  /** Awaited before each folder is listed and each file is read: holds a paused scan there (settles at once otherwise). */
+  pause?: () => Promise<void>;
 }
 
 /** One step of a scan, for progress reports. */
@@ -222,6 +225,7 @@ export async function readArchive(archive: Pick<ArchiveRecord, 'id' | 'roots' | 
   const { signal, onProgress } = options;
   const { files, problems } = await listRasters(archive.roots, archive.excludes, {
     ...(signal ? { signal } : {}),
+    ...(options.pause ? { pause: options.pause } : {}),
     onFolder: (folder, filesSeen) => onProgress?.({ phase: 'listing', filesSeen, filesRead: 0, total: null, currentFile: folder }),
   });
   const before = new Map(previous.map((s) => [s.path, s]));
@@ -231,6 +235,8 @@ export async function readArchive(archive: Pick<ArchiveRecord, 'id' | 'roots' | 
   let changed = 0;
   let unchanged = 0;
   for (const [i, file] of files.entries()) {
+    // A paused scan holds here, before it says which file is next: the count shown stands still.
+    await options.pause?.();
     throwIfCancelled(signal);
     onProgress?.({ phase: 'reading', filesSeen: files.length, filesRead: i, total: files.length, currentFile: file });
     await options.beforeFile?.(file);

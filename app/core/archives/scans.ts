@@ -1,6 +1,6 @@
 /**
- * Scans in flight (archives.add and archives.scan): one per archive, each cancellable until it
- * starts writing, each reporting its progress at most every `intervalMs` (a folder of tens of
+ * Scans in flight (archives.add and archives.scan): one per archive, each pausable and cancellable
+ * until it starts writing (a paused scan holds before its next folder or file), each reporting its progress at most every `intervalMs` (a folder of tens of
  * thousands of files must not flood the event stream) and always once at its end.
  */
 import { KestrelError, type ScanProgress } from '../../contract/index.js';
@@ -25,6 +25,9 @@ interface Running {
   controller: AbortController;
   writing: boolean;
   done: Promise<unknown>;
+  reporter: ProgressReporter;
+  /** Set while paused: the scan waits on it; resuming or cancelling releases it. */
+  paused: { held: Promise<void>; release: () => void } | null;
 }
 
 export class ScanRegistry {
@@ -52,11 +55,12 @@ export class ScanRegistry {
     }
     const controller = new AbortController();
     const reporter = new ProgressReporter(run, this.options.emit, this.intervalMs, this.now);
-    const entry: Running = { controller, writing: false, done: Promise.resolve() };
+    const entry: Running = { controller, writing: false, done: Promise.resolve(), reporter, paused: null };
     const work = (async () => {
       const result = await read({
         signal: controller.signal,
         onProgress: (step) => reporter.report(step),
+        pause: async () => entry.paused?.held,
         ...(this.options.beforeFile ? { beforeFile: this.options.beforeFile } : {}),
       });
       entry.writing = true;
@@ -81,7 +85,33 @@ export class ScanRegistry {
     const entry = this.running.get(archiveId);
     if (!entry || entry.writing) return false;
     entry.controller.abort();
+    this.release(entry);
     return true;
+  }
+
+  /** Holds a running scan before its next folder or file; false when none runs, it is paused already, or it is writing. */
+  pause(archiveId: string): boolean {
+    const entry = this.running.get(archiveId);
+    if (!entry || entry.writing || entry.paused) return false;
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    entry.paused = { held, release };
+    entry.reporter.setPaused(true);
+    return true;
+  }
+
+  /** Lets a paused scan go on; false when none is paused. */
+  resume(archiveId: string): boolean {
+    const entry = this.running.get(archiveId);
+    if (!entry?.paused) return false;
+    this.release(entry);
+    entry.reporter.setPaused(false);
+    return true;
+  }
+
+  private release(entry: Running): void {
+    entry.paused?.release();
+    entry.paused = null;
   }
 
   /** Resolves when the archive's scan (if any) has ended, however it ended. */
@@ -102,8 +132,9 @@ class ProgressReporter {
   private pending = false;
   private lastEmit = -Infinity;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** When reading began and how many files were read then, for the ETA. */
+  /** When reading began (or last resumed) and how many files were read then, for the ETA. */
   private readingFrom: { at: number; filesRead: number } | undefined;
+  private paused = false;
 
   constructor(
     private readonly run: ScanRun,
@@ -119,6 +150,14 @@ class ProgressReporter {
     const wait = this.lastEmit + this.intervalMs - this.now();
     if (wait <= 0) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), wait);
+  }
+
+  /** Said at once: a paused scan has no ETA, and a resumed one measures its rate afresh. */
+  setPaused(paused: boolean): void {
+    this.paused = paused;
+    if (!paused && this.readingFrom) this.readingFrom = { at: this.now(), filesRead: this.last.filesRead };
+    this.pending = true;
+    this.flush();
   }
 
   end(phase: 'done' | 'cancelled' | 'failed'): void {
@@ -138,7 +177,7 @@ class ProgressReporter {
 
   private eta(): number | null {
     const { total, filesRead, phase } = this.last;
-    if (phase !== 'reading' || total === null || !this.readingFrom) return null;
+    if (phase !== 'reading' || total === null || !this.readingFrom || this.paused) return null;
     const read = filesRead - this.readingFrom.filesRead;
     const elapsed = (this.now() - this.readingFrom.at) / 1000;
     if (read <= 0 || elapsed <= 0) return null;
@@ -148,6 +187,16 @@ class ProgressReporter {
   private event(phase: ScanProgress['phase'], etaSeconds: number | null): ScanProgress {
     const { filesSeen, filesRead, total } = this.last;
     const ended = phase === 'done' || phase === 'cancelled' || phase === 'failed';
-    return { archiveId: this.run.id, name: this.run.name, phase, filesSeen, filesRead, total, currentFile: ended ? null : this.last.currentFile, etaSeconds: ended ? null : etaSeconds };
+    return {
+      archiveId: this.run.id,
+      name: this.run.name,
+      phase,
+      paused: !ended && this.paused,
+      filesSeen,
+      filesRead,
+      total,
+      currentFile: ended ? null : this.last.currentFile,
+      etaSeconds: ended ? null : etaSeconds,
+    };
   }
 }
