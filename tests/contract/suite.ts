@@ -37,6 +37,7 @@ async function installPack(dataDir: string, fixture: string, id: string): Promis
 /** The shared real rasters, read in place through links (never copied). */
 const sharedData = resolve(new URL('../../..', import.meta.url).pathname, 'shared', 'data');
 const haveData = existsSync(join(sharedData, 'geotiff'));
+if (!haveData) console.log(`${sharedData} is absent: the contract tests that scan and index real GeoTIFFs are skipped.`);
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 

@@ -55,7 +55,9 @@ const root = new URL('../../..', import.meta.url).pathname;
 const shared = join(root, '..', 'shared', 'data', 'rs-captioned');
 const pack = join(root, 'resources', 'models', 'starter');
 
-describe.skipIf(!existsSync(shared) || !existsSync(join(pack, 'manifest.json')))('kestrel eval (starter model, ../shared/data/rs-captioned)', () => {
+// The starter pack is part of the repository: only the shared data may be missing.
+if (!existsSync(shared)) console.log(`${shared} is absent: the kestrel eval test on the starter model is skipped.`);
+describe.skipIf(!existsSync(shared))('kestrel eval (starter model, ../shared/data/rs-captioned)', () => {
   it('prints the metrics of the captioned images as JSON', async () => {
     const dir = await tempDir();
     try {
