@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * Test projects. `unit` and `contract` run on the sources; `e2e` and `packaging` need the build
- * (`npm test` builds first). Each project's files live in tests/<project>/.
+ * (`npm test` builds first). Each project's files live in tests/<project>/. `full-size` is opt-in
+ * (`npm run test:full-size`): its ≈600 MB fixtures are made by Python dev tools, never in CI.
  */
 export default defineConfig({
   test: {
@@ -18,6 +19,7 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      { test: { name: 'full-size', include: ['tests/full-size/**/*.test.ts'], testTimeout: 300_000, hookTimeout: 300_000 } },
       {
         test: {
           name: 'packaging',
