@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { KestrelError } from '../../../contract/index.js';
+import { decodeHalf } from '../../vectors/index.js';
 import { DTYPE_SIZE, storageFromPid, unpickle, type DType, type StorageRef, type TensorRef } from './pickle.js';
 import { ZipFile, corrupt, readExact } from './zip.js';
 
@@ -39,17 +40,6 @@ export function isSupportedDtype(dtype: DType): boolean {
   return FLOAT_DTYPES.has(dtype);
 }
 
-const f16Table = (() => {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return t;
-})();
-
 /** Raw little-endian bytes of `dtype` → float32 values. */
 export function toFloat32(bytes: Buffer, dtype: DType, name: string, file: string): Float32Array {
   const n = bytes.length / DTYPE_SIZE[dtype];
@@ -57,12 +47,8 @@ export function toFloat32(bytes: Buffer, dtype: DType, name: string, file: strin
   switch (dtype) {
     case 'float32':
       return new Float32Array(aligned.buffer, aligned.byteOffset, n);
-    case 'float16': {
-      const h = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = f16Table[h[i] ?? 0] ?? 0;
-      return out;
-    }
+    case 'float16':
+      return decodeHalf(new Uint16Array(aligned.buffer, aligned.byteOffset, n));
     case 'bfloat16': {
       const h = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
       const out = new Float32Array(n);
