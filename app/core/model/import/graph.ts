@@ -12,7 +12,7 @@
 import type { Activation, ClipSpec } from './architectures.js';
 import type { AdapterSpec, Param } from './layouts.js';
 import { TensorType, type AttributeValue, type OnnxInitializer, type OnnxModel, type OnnxNode } from './onnx-writer.js';
-import { toHalf } from '../../vectors/index.js';
+import { encodeHalf, toHalf } from '../../vectors/index.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
@@ -34,23 +34,10 @@ export interface TowerOptions {
 /** float32 → IEEE half, round to nearest even (what numpy/torch .half() do): the vector store's codec. */
 export const toHalfBits = toHalf;
 
+/** An fp16 initializer's bytes. */
 export function halfBytes(values: Float32Array): Uint8Array {
-  const out = new Uint16Array(values.length);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = bits[i] as number;
-    const exp = (x >>> 23) & 0xff;
-    // The common case inline (normal halves, no overflow): round the mantissa to nearest even.
-    if (exp > 112 && exp < 143) {
-      const rem = x & 0x1fff;
-      let half = ((x >>> 16) & 0x8000) | ((exp - 112) << 10) | ((x >>> 13) & 0x3ff);
-      if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-      out[i] = half;
-    } else {
-      out[i] = toHalfBits(values[i] as number);
-    }
-  }
-  return new Uint8Array(out.buffer);
+  const half = encodeHalf(values);
+  return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
 }
 
 /** Symmetric int8 per column of a [rows, cols] matrix: q = round(w / s), s = max|w| / 127. */
