@@ -15,3 +15,12 @@ export const IMPORT_ARCHITECTURES = [
   'ViT-L-14-336-quickgelu',
   'ViT-H-14',
 ] as const;
+
+/** How a checkpoint's tensors are named (app/core/model/import/layouts.ts `Layout`). */
+export const IMPORT_LAYOUTS = ['open_clip', 'hf', 'harma'] as const;
+
+/** How an imported pack stores its weights (app/core/model/import/graph.ts `Precision`); fp32 is the default. */
+export const IMPORT_PRECISIONS = ['fp32', 'fp16', 'int8'] as const;
+
+/** The towers' activation (app/core/model/import/architectures.ts `Activation`). */
+export const IMPORT_ACTIVATIONS = ['quick_gelu', 'gelu'] as const;

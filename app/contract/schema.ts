@@ -5,7 +5,7 @@
  * Naming: methods are `noun.verb` in the user's words; events are `noun.pastTense`.
  */
 import { z } from 'zod';
-import { IMPORT_ARCHITECTURES } from './choices.js';
+import { IMPORT_ACTIVATIONS, IMPORT_ARCHITECTURES, IMPORT_LAYOUTS, IMPORT_PRECISIONS } from './choices.js';
 import { EVENT_NAMES, METHOD_NAMES } from './names.js';
 
 export const Theme = z.enum(['system', 'light', 'dark']);
@@ -519,14 +519,14 @@ export const methods = {
         file: FolderPath,
         name: z.string().trim().min(1).max(200).optional(),
         /** fp32 (default): exact; fp16: half the size, same speed on CPU; int8: a quarter of the size, ≈ 2× faster on CPU, embeddings within ≈ 0.999 cosine. */
-        precision: z.enum(['fp32', 'fp16', 'int8']).optional(),
+        precision: z.enum(IMPORT_PRECISIONS).optional(),
         licence: z.string().trim().min(1).max(2000).optional(),
         /** A built-in architecture (open_clip's config of that name); inferred from the weights when absent. */
         arch: z.enum(IMPORT_ARCHITECTURES).optional(),
         /** How the tensors are named; recognised from the names when absent. */
-        layout: z.enum(['open_clip', 'hf', 'harma']).optional(),
+        layout: z.enum(IMPORT_LAYOUTS).optional(),
         /** The towers' activation; from the architecture or a recognised file name when absent, else quick_gelu (said in the notes). */
-        activation: z.enum(['quick_gelu', 'gelu']).optional(),
+        activation: z.enum(IMPORT_ACTIVATIONS).optional(),
         /** Tensors the layout does not know are left out (and listed in the notes) instead of failing the import. */
         ignoreUnknown: z.boolean().optional(),
         /** Objects of unknown classes beside the weights (training state, configs) are skipped, never run, instead of failing the import. */

@@ -1,10 +1,7 @@
-import { importModel, readLicenceFile, type ImportProgress, type Layout, type Precision } from '../../core/model/index.js';
+import { IMPORT_ACTIVATIONS, IMPORT_LAYOUTS, IMPORT_PRECISIONS } from '../../contract/index.js';
+import { importModel, readLicenceFile, type ImportProgress } from '../../core/model/index.js';
 import { printJson, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
-
-const LAYOUTS = ['open_clip', 'hf', 'harma'];
-const PRECISIONS = ['fp32', 'fp16', 'int8'];
-const ACTIVATIONS = ['quick_gelu', 'gelu'];
 
 const PHASES: Record<ImportProgress['phase'], string> = {
   hash: 'hashing the checkpoint (sha256, alongside the conversion)',
@@ -15,10 +12,10 @@ const PHASES: Record<ImportProgress['phase'], string> = {
   done: 'done',
 };
 
-function oneOf(value: unknown, allowed: string[], flag: string): string | undefined {
+function oneOf<T extends string>(value: unknown, allowed: readonly T[], flag: string): T | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !allowed.includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}`);
-  return value;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}`);
+  return value as T;
 }
 
 function mb(bytes: number): string {
@@ -29,7 +26,7 @@ export const importModelCommand: Command = {
   name: 'import-model',
   summary: 'Turn a CLIP checkpoint (open_clip, Hugging Face CLIPModel, HarMA; .pt/.pth/.bin/.safetensors) into a model pack',
   usage:
-    'kestrel import-model <checkpoint> --out <pack> [--arch ViT-B-32|ViT-B-32-quickgelu|ViT-B-16|ViT-L-14|…] [--config <json>] [--layout open_clip|hf|harma] [--activation quick_gelu|gelu] [--precision fp32|fp16|int8] [--name <name>] [--licence <text> | --licence-file <file>] [--ignore-unknown] [--skip-foreign-objects] [--force] [--no-verify] [--json]',
+    `kestrel import-model <checkpoint> --out <pack> [--arch ViT-B-32|ViT-B-32-quickgelu|ViT-B-16|ViT-L-14|…] [--config <json>] [--layout ${IMPORT_LAYOUTS.join('|')}] [--activation ${IMPORT_ACTIVATIONS.join('|')}] [--precision ${IMPORT_PRECISIONS.join('|')}] [--name <name>] [--licence <text> | --licence-file <file>] [--ignore-unknown] [--skip-foreign-objects] [--force] [--no-verify] [--json]`,
   options: {
     out: { type: 'string' },
     arch: { type: 'string' },
@@ -49,9 +46,9 @@ export const importModelCommand: Command = {
     if (ctx.positionals.length !== 1) throw new UsageError('give exactly one checkpoint file');
     const out = ctx.values.out;
     if (typeof out !== 'string' || !out) throw new UsageError('--out <pack folder> is required');
-    const layout = oneOf(ctx.values.layout, LAYOUTS, '--layout') as Layout | undefined;
-    const precision = (oneOf(ctx.values.precision, PRECISIONS, '--precision') ?? 'fp32') as Precision;
-    const activation = oneOf(ctx.values.activation, ACTIVATIONS, '--activation') as 'quick_gelu' | 'gelu' | undefined;
+    const layout = oneOf(ctx.values.layout, IMPORT_LAYOUTS, '--layout');
+    const precision = oneOf(ctx.values.precision, IMPORT_PRECISIONS, '--precision') ?? 'fp32';
+    const activation = oneOf(ctx.values.activation, IMPORT_ACTIVATIONS, '--activation');
     const licenceFile = ctx.values['licence-file'];
     if (licenceFile !== undefined && ctx.values.licence !== undefined) throw new UsageError('give --licence or --licence-file, not both');
     const licence = typeof licenceFile === 'string' ? readLicenceFile(licenceFile) : (ctx.values.licence as string | undefined);

@@ -46,7 +46,21 @@ export const HALF_TO_FLOAT: Float32Array = (() => {
 })();
 
 export function encodeHalf(src: ArrayLike<number>, dst: Uint16Array = new Uint16Array(src.length)): Uint16Array {
-  for (let i = 0; i < src.length; i++) dst[i] = toHalf(src[i]!);
+  for (let i = 0; i < src.length; i++) {
+    f32[0] = src[i]!;
+    const x = u32[0]!;
+    const exp = (x >>> 23) & 0xff;
+    // Nearly every weight and embedding is a normal half: rounded here inline, as toHalf would, which
+    // takes the rest (subnormals, overflow, Inf, NaN).
+    if (exp > 112 && exp < 143) {
+      let half = ((x >>> 16) & 0x8000) | ((exp - 112) << 10) | ((x >>> 13) & 0x3ff);
+      const rest = x & 0x1fff;
+      if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+      dst[i] = half;
+    } else {
+      dst[i] = toHalf(src[i]!);
+    }
+  }
   return dst;
 }
 

@@ -5,6 +5,7 @@
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { KestrelError } from '../../../contract/index.js';
+import { decodeHalf } from '../../vectors/index.js';
 import { DTYPE_SIZE, storageFromPid, unpickle, type DType, type StorageRef, type TensorRef } from './pickle.js';
 import { ZipFile, corrupt, readExact } from './zip.js';
 
@@ -39,17 +40,6 @@ export function isSupportedDtype(dtype: DType): boolean {
   return FLOAT_DTYPES.has(dtype);
 }
 
-const f16Table = (() => {
-  const t = new Float32Array(65536);
-  for (let h = 0; h < 65536; h++) {
-    const s = h & 0x8000 ? -1 : 1;
-    const e = (h >> 10) & 0x1f;
-    const m = h & 0x3ff;
-    t[h] = e === 0 ? s * m * 2 ** -24 : e === 31 ? (m ? NaN : s * Infinity) : s * (1 + m / 1024) * 2 ** (e - 15);
-  }
-  return t;
-})();
-
 /** Raw little-endian bytes of `dtype` → float32 values. */
 export function toFloat32(bytes: Buffer, dtype: DType, name: string, file: string): Float32Array {
   const n = bytes.length / DTYPE_SIZE[dtype];
@@ -57,12 +47,8 @@ export function toFloat32(bytes: Buffer, dtype: DType, name: string, file: strin
   switch (dtype) {
     case 'float32':
       return new Float32Array(aligned.buffer, aligned.byteOffset, n);
-    case 'float16': {
-      const h = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = f16Table[h[i] ?? 0] ?? 0;
-      return out;
-    }
+    case 'float16':
+      return decodeHalf(new Uint16Array(aligned.buffer, aligned.byteOffset, n));
     case 'bfloat16': {
       const h = new Uint16Array(aligned.buffer, aligned.byteOffset, n);
       const out = new Float32Array(n);
@@ -150,7 +136,7 @@ function findStateDict(root: unknown, file: string, unwrapped: string[]): Map<st
   });
 }
 
-function stripPrefixes(tensors: Map<string, TensorRef>, unwrapped: string[]): Map<string, TensorRef> {
+function stripPrefixes<T>(tensors: Map<string, T>, unwrapped: string[]): Map<string, T> {
   let out = tensors;
   for (const prefix of ['module.', '_orig_mod.']) {
     if (out.size && [...out.keys()].every((k) => k.startsWith(prefix))) {
@@ -287,39 +273,27 @@ function openSafetensors(file: string, fd: number, size: number): Checkpoint {
     throw bad('its header is not JSON');
   }
   const base = 8 + n;
-  const tensors = new Map<string, TensorInfo>();
-  const where = new Map<string, [number, number]>();
+  const found = new Map<string, { info: TensorInfo; at: number }>();
   for (const [name, t] of Object.entries(header)) {
     if (name === '__metadata__') continue;
     const dtype = SAFETENSORS_DTYPES[t.dtype] ?? 'unsupported';
     const [b, e] = t.data_offsets;
     if (base + e > size) throw corrupt(file, `${file} is truncated: tensor ${name} lies past the end of the file.`, 'Download or copy the checkpoint again.');
-    tensors.set(name, { name, dtype, shape: t.shape, bytes: e - b });
-    where.set(name, [base + b, e - b]);
+    found.set(name, { info: { name, dtype, shape: t.shape, bytes: e - b }, at: base + b });
   }
   const unwrapped: string[] = [];
-  const refs = new Map([...tensors.keys()].map((k) => [k, { kind: 'tensor', storage: { kind: 'storage', key: k, dtype: tensors.get(k)?.dtype ?? 'unsupported', typeName: '', numel: 0 }, offset: 0, shape: tensors.get(k)?.shape ?? [], stride: [] } as TensorRef]));
-  const renamed = stripPrefixes(refs, unwrapped);
-  const infos = new Map<string, TensorInfo>();
-  const original = new Map<string, string>();
-  for (const [k, v] of renamed) {
-    const info = tensors.get(v.storage.key);
-    if (info) infos.set(k, { ...info, name: k });
-    original.set(k, v.storage.key);
-  }
+  const located = stripPrefixes(found, unwrapped);
   return {
     file,
     format: 'safetensors',
     fileBytes: size,
-    tensors: infos,
+    tensors: new Map([...located].map(([k, { info }]) => [k, { ...info, name: k }])),
     unwrapped,
     foreignObjects: [],
     read(name) {
-      const key = original.get(name);
-      const info = infos.get(name);
-      const w = key ? where.get(key) : undefined;
-      if (!w || !info) throw new Error(`no tensor ${name}`);
-      return toFloat32(readExact(fd, w[1], w[0], file), info.dtype, name, file);
+      const t = located.get(name);
+      if (!t) throw new Error(`no tensor ${name}`);
+      return toFloat32(readExact(fd, t.info.bytes, t.at, file), t.info.dtype, name, file);
     },
     close: () => closeSync(fd),
   };

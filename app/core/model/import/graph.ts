@@ -12,7 +12,7 @@
 import type { Activation, ClipSpec } from './architectures.js';
 import type { AdapterSpec, Param } from './layouts.js';
 import { TensorType, type AttributeValue, type OnnxInitializer, type OnnxModel, type OnnxNode } from './onnx-writer.js';
-import { toHalf } from '../../vectors/index.js';
+import { encodeHalf, toHalf } from '../../vectors/index.js';
 
 export type Precision = 'fp32' | 'fp16' | 'int8';
 
@@ -34,27 +34,19 @@ export interface TowerOptions {
 /** float32 → IEEE half, round to nearest even (what numpy/torch .half() do): the vector store's codec. */
 export const toHalfBits = toHalf;
 
+/** An fp16 initializer's bytes. */
 export function halfBytes(values: Float32Array): Uint8Array {
-  const out = new Uint16Array(values.length);
-  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
-  for (let i = 0; i < values.length; i++) {
-    const x = bits[i] as number;
-    const exp = (x >>> 23) & 0xff;
-    // The common case inline (normal halves, no overflow): round the mantissa to nearest even.
-    if (exp > 112 && exp < 143) {
-      const rem = x & 0x1fff;
-      let half = ((x >>> 16) & 0x8000) | ((exp - 112) << 10) | ((x >>> 13) & 0x3ff);
-      if (rem > 0x1000 || (rem === 0x1000 && half & 1)) half++;
-      out[i] = half;
-    } else {
-      out[i] = toHalfBits(values[i] as number);
-    }
-  }
-  return new Uint8Array(out.buffer);
+  const half = encodeHalf(values);
+  return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
+}
+
+interface Quantized {
+  q: Int8Array;
+  scale: Float32Array;
 }
 
 /** Symmetric int8 per column of a [rows, cols] matrix: q = round(w / s), s = max|w| / 127. */
-function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8Array; scale: Float32Array } {
+function quantizeColumns(w: Float32Array, rows: number, cols: number): Quantized {
   const max = new Float32Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
@@ -77,7 +69,7 @@ function quantizeColumns(w: Float32Array, rows: number, cols: number): { q: Int8
   return { q, scale };
 }
 
-function quantizeRows(w: Float32Array, rows: number, cols: number): { q: Int8Array; scale: Float32Array } {
+function quantizeRows(w: Float32Array, rows: number, cols: number): Quantized {
   const scale = new Float32Array(rows);
   const q = new Int8Array(rows * cols);
   for (let r = 0; r < rows; r++) {
@@ -100,6 +92,7 @@ class Graph {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxInitializer[] = [];
   private readonly weightCache = new Map<string, string>();
+  private readonly quantized = new Set<string>();
   private readonly constCache = new Map<string, string>();
   private n = 0;
   usesMicrosoft = false;
@@ -147,40 +140,45 @@ class Graph {
     const cached = this.weightCache.get(name);
     if (cached) return cached;
     const p = this.param(name);
-    const onnxName = name;
     let out: string;
     if (this.o.precision === 'fp32' || forceF32) {
-      this.initializers.push({ name: onnxName, type: TensorType.FLOAT, dims: p.shape, produce: () => bytesOf(this.read(name)) });
-      out = onnxName;
+      this.initializers.push({ name, type: TensorType.FLOAT, dims: p.shape, produce: () => bytesOf(this.read(name)) });
+      out = name;
     } else {
-      this.initializers.push({ name: `${onnxName}.f16`, type: TensorType.FLOAT16, dims: p.shape, produce: () => halfBytes(this.read(name)) });
-      out = this.op1('Cast', [`${onnxName}.f16`], { to: TensorType.FLOAT });
+      this.initializers.push({ name: `${name}.f16`, type: TensorType.FLOAT16, dims: p.shape, produce: () => halfBytes(this.read(name)) });
+      out = this.op1('Cast', [`${name}.f16`], { to: TensorType.FLOAT });
     }
     this.weightCache.set(name, out);
     return out;
   }
 
+  /**
+   * A [rows, cols] weight as int8 `${name}.q` and float32 `${name}.scale`, one scale per column
+   * (shaped [cols]) or per row (shaped [rows, 1]).
+   */
+  int8(name: string, per: 'column' | 'row'): [q: string, scale: string] {
+    const names: [string, string] = [`${name}.q`, `${name}.scale`];
+    if (this.quantized.has(name)) return names;
+    this.quantized.add(name);
+    const [rows = 0, cols = 0] = this.param(name).shape;
+    const quantize = per === 'column' ? quantizeColumns : quantizeRows;
+    // Quantised once, from one read, when the values are written; the scales are written next, and
+    // the quantised copy is let go then.
+    let pending: Quantized | undefined;
+    const quant = (): Quantized => (pending ??= quantize(this.read(name), rows, cols));
+    this.initializers.push({ name: names[0], type: TensorType.INT8, dims: [rows, cols], produce: () => bytesOf(quant().q) });
+    this.initializers.push({ name: names[1], type: TensorType.FLOAT, dims: per === 'column' ? [cols] : [rows, 1], produce: () => {
+      const { scale } = quant();
+      pending = undefined;
+      return bytesOf(scale);
+    } });
+    return names;
+  }
+
   /** x @ W (+ b) for a canonical [in, out] weight. */
   linear(x: string, w: string, b?: string): string {
-    const p = this.param(w);
     if (this.o.precision === 'int8') {
-      const [rows = 0, cols = 0] = p.shape;
-      // Quantise once; both initializers are produced from the same read, in order.
-      let pending: { q: Int8Array; scale: Float32Array } | undefined;
-      const quant = (): { q: Int8Array; scale: Float32Array } => (pending ??= quantizeColumns(this.read(w), rows, cols));
-      const key = `q:${w}`;
-      let names = this.weightCache.get(key);
-      if (!names) {
-        this.initializers.push({ name: `${w}.q`, type: TensorType.INT8, dims: [rows, cols], produce: () => bytesOf(quant().q) });
-        this.initializers.push({ name: `${w}.scale`, type: TensorType.FLOAT, dims: [cols], produce: () => {
-          const s = quant().scale;
-          pending = undefined;
-          return bytesOf(s);
-        } });
-        names = `${w}.q|${w}.scale`;
-        this.weightCache.set(key, names);
-      }
-      const [q = '', scale = ''] = names.split('|');
+      const [q, scale] = this.int8(w, 'column');
       this.usesMicrosoft = true;
       return this.op1('DynamicQuantizeMatMul', b ? [x, q, scale, '', this.weight(b, true)] : [x, q, scale], undefined, 'com.microsoft');
     }
@@ -303,18 +301,9 @@ export function buildTextTower(o: TowerOptions): OnnxModel {
   const t = o.spec.text;
   let x: string;
   if (o.precision === 'int8') {
-    const p = o.params.get('t.tok');
-    const [rows = 0, cols = 0] = p?.shape ?? [];
-    let pending: { q: Int8Array; scale: Float32Array } | undefined;
-    const quant = (): { q: Int8Array; scale: Float32Array } => (pending ??= quantizeRows(o.read('t.tok', p as Param), rows, cols));
-    g.initializers.push({ name: 't.tok.q', type: TensorType.INT8, dims: [rows, cols], produce: () => bytesOf(quant().q) });
-    g.initializers.push({ name: 't.tok.scale', type: TensorType.FLOAT, dims: [rows, 1], produce: () => {
-      const s = quant().scale;
-      pending = undefined;
-      return bytesOf(s);
-    } });
-    const rowsQ = g.op1('Cast', [g.op1('Gather', ['t.tok.q', TEXT_INPUT], { axis: 0 })], { to: TensorType.FLOAT });
-    x = g.op1('Mul', [rowsQ, g.op1('Gather', ['t.tok.scale', TEXT_INPUT], { axis: 0 })]);
+    const [q, scale] = g.int8('t.tok', 'row');
+    const rowsQ = g.op1('Cast', [g.op1('Gather', [q, TEXT_INPUT], { axis: 0 })], { to: TensorType.FLOAT });
+    x = g.op1('Mul', [rowsQ, g.op1('Gather', [scale, TEXT_INPUT], { axis: 0 })]);
   } else {
     x = g.op1('Gather', [g.weight('t.tok'), TEXT_INPUT], { axis: 0 });
   }

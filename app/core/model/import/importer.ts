@@ -6,7 +6,7 @@
  * complete (and, by default, loaded once through the runtime); a failed import leaves nothing behind.
  */
 import { createHash } from 'node:crypto';
-import { copyFileSync, createReadStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { KestrelError } from '../../../contract/index.js';
@@ -16,7 +16,7 @@ import { builtinMatching, describeSpec, resolveArchitecture, type Activation, ty
 import { openCheckpoint, type Checkpoint } from './checkpoint.js';
 import { IMAGE_INPUT, IMAGE_OUTPUT, TEXT_INPUT, TEXT_OUTPUT, buildImageTower, buildTextTower, type Precision } from './graph.js';
 import { detectLayout, inferSpec, planLayout, readParam, type Layout, type LayoutPlan, type Param } from './layouts.js';
-import { writeOnnxModel, type WrittenFile } from './onnx-writer.js';
+import { writeOnnxModel } from './onnx-writer.js';
 
 export const IMPORTER_VERSION = '1';
 
@@ -62,6 +62,12 @@ export function isImportCancelled(err: unknown): boolean {
   return err instanceof KestrelError && err.message === CANCELLED;
 }
 const CANCELLED = 'The import was cancelled.';
+
+/** A file of the pack: its size and sha256 (as the manifest lists it). */
+interface WrittenFile {
+  bytes: number;
+  sha256: string;
+}
 
 export interface ImportResult {
   dir: string;
@@ -159,13 +165,6 @@ function hashFile(file: string): { result: Promise<{ sha256: string; bytes: numb
   return { result, cancel: () => void worker.terminate() };
 }
 
-function sha256Of(file: string): Promise<string> {
-  return new Promise((done, fail) => {
-    const hash = createHash('sha256');
-    createReadStream(file).on('data', (c) => hash.update(c)).on('end', () => done(hash.digest('hex'))).on('error', fail);
-  });
-}
-
 function chooseActivation(o: ImportOptions, known: KnownModel | undefined, spec: ClipSpec, note: (m: string) => void): Activation {
   if (o.activation) {
     note(`activation: ${o.activation} (as asked)`);
@@ -254,10 +253,9 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
 
     mkdirSync(tmp, { recursive: true });
     const producer = { name: 'kestrel import-model', version: IMPORTER_VERSION };
-    const files: Record<string, WrittenFile> = {};
     const towerTimes: Record<string, number> = {};
     // Each finished ONNX file is hashed on a worker thread while the next is written.
-    const outputHashes: ReturnType<typeof hashFile>[] = [];
+    const written: { name: string; bytes: number; hash: ReturnType<typeof hashFile> }[] = [];
     for (const tower of ['image', 'text'] as const) {
       const started = performance.now();
       const prefix = tower === 'image' ? 'v.' : 't.';
@@ -272,27 +270,24 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
       };
       const options = { spec, activation, precision, params: plan.params, read, ...(plan.adapter ? { adapter: plan.adapter } : {}), normalize: !o.rawOutputs, producer };
       const model = tower === 'image' ? buildImageTower(options) : buildTextTower(options);
-      const path = join(tmp, `${tower}.onnx`);
-      files[`${tower}.onnx`] = await writeOnnxModel(path, model, { hash: false });
-      const h = hashFile(path);
-      outputHashes.push(h);
-      cancelOnFailure.push(h.cancel);
+      const name = `${tower}.onnx`;
+      const bytes = await writeOnnxModel(join(tmp, name), model);
+      const hash = hashFile(join(tmp, name));
+      cancelOnFailure.push(hash.cancel);
+      written.push({ name, bytes, hash });
       towerTimes[tower] = performance.now() - started;
     }
-
-    for (const [i, name] of ['image.onnx', 'text.onnx'].entries()) {
-      const w = files[name];
-      const h = await outputHashes[i]?.result;
-      if (w && h) w.sha256 = h.sha256;
-    }
+    const files: Record<string, WrittenFile> = {};
+    for (const { name, bytes, hash } of written) files[name] = { bytes, sha256: (await hash.result).sha256 };
     const source = await hashing.result;
     const hashMs = source.ms;
     progress({ phase: 'hash', done: source.bytes, total: ck.fileBytes });
     // The pack carries its tokenizer (CLIP's BPE vocabulary, MIT, as shipped with Kestrel), so it is
     // self-contained wherever it is copied.
     const vocabulary = 'bpe_simple_vocab_16e6.txt.gz';
-    copyFileSync(clipVocabularyPath(), join(tmp, vocabulary));
-    const vocabularySha = await sha256Of(join(tmp, vocabulary));
+    const vocabularyBytes = readFileSync(clipVocabularyPath());
+    writeFileSync(join(tmp, vocabulary), vocabularyBytes);
+    const vocabularySha = createHash('sha256').update(vocabularyBytes).digest('hex');
     const licence = o.licence ?? known?.licence ?? `Not stated: no licence was given when ${basename(file)} was imported. Check the terms of the model's publisher before use (kestrel import-model --licence).`;
     const family = layout === 'hf' ? 'hf_clip' : layout;
     const manifest: ModelPackManifest = {

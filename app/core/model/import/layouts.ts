@@ -219,6 +219,14 @@ function listSome(items: string[], n = 6): string {
   return items.length <= n ? items.join('; ') : `${items.slice(0, n).join('; ')}; and ${items.length - n} more`;
 }
 
+/** Built only when an import fails: what the weights themselves say their architecture is. */
+function architectureHint(ck: Checkpoint, layout: Layout): string {
+  const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
+  return inferred
+    ? `The weights look like: image ${inferred.vision.imageSize}px, patch ${inferred.vision.patchSize}, vision ${inferred.vision.layers}×${inferred.vision.width}, text ${inferred.text.layers}×${inferred.text.width}, embedding ${inferred.embedDim}. Choose the Architecture (--arch) with those sizes, leave it on Auto-detect to use them, or pass --config on the command line.`
+    : 'Check Architecture and Layout (--arch, --layout) against the model the checkpoint comes from.';
+}
+
 /**
  * Maps the checkpoint onto `spec` in `layout`. Refuses, naming tensors, when a tensor has the wrong
  * shape for the architecture, a needed one is missing or not floating point, or the file holds tensors
@@ -261,16 +269,12 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
     if (IGNORABLE.some((re) => re.test(name))) ignored.push(name);
     else unknown.push(name);
   }
-  const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
-  const archHint = inferred
-    ? `The weights look like: image ${inferred.vision.imageSize}px, patch ${inferred.vision.patchSize}, vision ${inferred.vision.layers}×${inferred.vision.width}, text ${inferred.text.layers}×${inferred.text.width}, embedding ${inferred.embedDim}. Choose the Architecture (--arch) with those sizes, leave it on Auto-detect to use them, or pass --config on the command line.`
-    : 'Check Architecture and Layout (--arch, --layout) against the model the checkpoint comes from.';
   if (wrongShape.length) {
     throw new KestrelError({
       code: 'invalid_input',
       message: `${ck.file} does not fit architecture ${spec.name}: ${listSome(wrongShape)}.${missing.length ? ` ${missing.length} tensor(s) it needs are missing.` : ''}`,
       file: ck.file,
-      hint: archHint,
+      hint: architectureHint(ck, layout),
       issues: wrongShape.map((m) => ({ path: m.split(' ')[0] ?? '', message: m })),
     });
   }
@@ -280,7 +284,7 @@ export function planLayout(ck: Checkpoint, layout: Layout, spec: ClipSpec, optio
       code: 'invalid_input',
       message: `${ck.file} is missing ${missing.length} tensor(s) that layout ${layout} with architecture ${spec.name} needs: ${listSome(missing)}.`,
       file: ck.file,
-      hint: other && other !== layout ? `The names look like the ${other} layout: try Layout ${other} (--layout ${other}).` : archHint,
+      hint: other && other !== layout ? `The names look like the ${other} layout: try Layout ${other} (--layout ${other}).` : architectureHint(ck, layout),
       issues: missing.map((k) => ({ path: k, message: 'missing' })),
     });
   }

@@ -4,7 +4,6 @@
  * by a callback and written straight to the file. Protobuf needs each message's length before its
  * bytes, and a weight's length is known from its shape and type, so no weight is ever held twice.
  */
-import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 
 /** TensorProto.DataType values. */
@@ -166,20 +165,11 @@ function tensorHeader(t: OnnxInitializer): { head: Buffer; rawLength: number } {
   return { head, rawLength };
 }
 
-export interface WrittenFile {
-  bytes: number;
-  /** Empty when the caller hashes the file itself (`hash: false`). */
-  sha256: string;
-}
-
 /**
- * Writes `model` to `path`. `onWeight` is called after each weight is produced (for progress);
- * `hash: false` leaves the sha256 to the caller (the importer hashes on a worker thread).
- * One write is in flight while the next weight is produced (ONNX Runtime-sized files are disk-bound),
- * so at most two weights are held at a time. Returns the size and sha256 of what was written.
+ * Writes `model` to `path` and returns the file's size in bytes. One write is in flight while the next
+ * weight is produced (ONNX Runtime-sized files are disk-bound), so at most two weights are held at a time.
  */
-export async function writeOnnxModel(path: string, model: OnnxModel, options: { onWeight?: (init: OnnxInitializer) => void; hash?: boolean } = {}): Promise<WrittenFile> {
-  const { onWeight } = options;
+export async function writeOnnxModel(path: string, model: OnnxModel): Promise<number> {
   const graph = new Encoder();
   // GraphProto: node=1, name=2, initializer=5, input=11, output=12
   for (const n of model.nodes) graph.bytes(1, encodeNode(n));
@@ -201,16 +191,12 @@ export async function writeOnnxModel(path: string, model: OnnxModel, options: { 
   m.tag(7, 2);
   const modelHead = Buffer.concat([m.finish(), Buffer.from(varint(graphLength))]);
 
-  const hash = options.hash === false ? undefined : createHash('sha256');
   const file = await open(path, 'w');
   let bytes = 0;
   let inFlight: Promise<unknown> = Promise.resolve();
   const put = async (parts: Uint8Array[]): Promise<void> => {
     await inFlight;
-    for (const b of parts) {
-      hash?.update(b);
-      bytes += b.length;
-    }
+    for (const b of parts) bytes += b.length;
     inFlight = file.writev(parts);
   };
   try {
@@ -219,12 +205,11 @@ export async function writeOnnxModel(path: string, model: OnnxModel, options: { 
       const raw = i.t.produce();
       if (raw.byteLength !== i.rawLength) throw new Error(`weight ${i.t.name}: ${raw.byteLength} bytes produced, ${i.rawLength} expected`);
       await put([initTag, Buffer.from(varint(i.head.length + i.rawLength)), i.head, raw]);
-      onWeight?.(i.t);
     }
     await inFlight;
   } finally {
     await inFlight.catch(() => undefined);
     await file.close();
   }
-  return { bytes, sha256: hash?.digest('hex') ?? '' };
+  return bytes;
 }
