@@ -10,6 +10,12 @@ export type Box = Extract<Area, { kind: 'box' }>['box'];
 const wrap = (lon: number): number => (lon >= -180 && lon < 180 ? lon : ((((lon + 180) % 360) + 360) % 360) - 180);
 const clampLat = (lat: number): number => Math.max(-90, Math.min(90, lat));
 
+/** The whole turns (a multiple of 360°) that bring the mean of continuous longitudes back into [-180, 180]. */
+export function turnShift(lons: number[]): number {
+  const mean = lons.reduce((sum, lon) => sum + lon, 0) / Math.max(1, lons.length);
+  return -360 * Math.round(mean / 360);
+}
+
 /**
  * The area of a map box. Leaflet's longitudes run past ±180 once the map has been panned around the
  * world; they are wrapped back, and a box that spans the whole world is no area at all (null).
@@ -30,8 +36,7 @@ export function areaOf(west: number, south: number, east: number, north: number)
  */
 export function polygonArea(corners: { lat: number; lng: number }[]): Area | string {
   if (corners.length < 3) return 'A polygon needs at least three corners.';
-  const mean = corners.reduce((sum, c) => sum + c.lng, 0) / corners.length;
-  const shift = -360 * Math.round(mean / 360);
+  const shift = turnShift(corners.map((c) => c.lng));
   const ring = corners.map((c): [number, number] => [c.lng + shift, clampLat(c.lat)]);
   if (ring.some(([lon]) => lon < -180 || lon > 180)) return 'This polygon crosses the antimeridian: draw a box there instead.';
   return { kind: 'polygon', ring: [...ring, ring[0]!] };
