@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
 import { parseCaptions, type CaptionFormat } from '../../core/captions/index.js';
 import { ModelRuntime } from '../../core/model/index.js';
+import { writeFileAtomic } from '../../core/platform/files.js';
 import { deserializeAdapter, type RetrievalMetrics } from '../../core/tune/index.js';
 import { evaluateCaptions } from '../../core/tune/evaluate.js';
 import { printJson, type Command } from '../command.js';
@@ -85,9 +86,7 @@ export const evalCommand: Command = {
       // The results go with the adapter version (its record's evaluations), written atomically.
       const doc = JSON.parse(await readFile(registered, 'utf8')) as { record: { evaluations?: unknown[] } };
       doc.record.evaluations = [...(doc.record.evaluations ?? []), { captions: path, at: new Date().toISOString(), metrics: result.metrics }];
-      const tmp = `${registered}.tmp-${process.pid}`;
-      await writeFile(tmp, JSON.stringify(doc));
-      await rename(tmp, registered);
+      await writeFileAtomic(registered, JSON.stringify(doc));
     }
     const out = { captions: path, images: imagesDir, model: pack.manifest.name, adapter: registered ? ctx.values.adapter : typeof ctx.values.adapter === 'string' ? resolve(ctx.values.adapter) : null, ...result };
     if (ctx.json) printJson(ctx, out);
