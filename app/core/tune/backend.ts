@@ -12,7 +12,7 @@ import type * as Ort from 'onnxruntime-node';
 import { loadOrt } from '../model/session.js';
 import { applyAdapter, PARAM_NAMES, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
 import { harmaLoss, type LossOptions } from './losses.js';
-import { createOrtMatMul, tsMatMul, type Arr, type MatMul } from './matmul.js';
+import { createOrtMatMul, f32, ortSessionOptions, tsMatMul, type Arr, type MatMul } from './matmul.js';
 import { buildStepGraph, buildTowerGraph, gradName, inputName } from './step-graph.js';
 
 export type TuningBackendKind = 'onnxruntime' | 'onnxruntime-matmul' | 'typescript';
@@ -62,19 +62,9 @@ function matmulBackend(kind: TuningBackendKind, config: AdapterConfig, loss: Los
   };
 }
 
-const f32 = (x: Arr): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x));
-
 async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: number): Promise<TuningBackend> {
   const ort = loadOrt();
-  const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Tuning is background work on a machine that is doing other things: threads that spin while
-    // waiting for work steal the cores they wait for (measured: ~2× slower steps under load).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
+  const opts = ortSessionOptions(threads);
   const stepSession = await ort.InferenceSession.create(buildStepGraph(config, loss), opts);
   const towerSession = await ort.InferenceSession.create(buildTowerGraph(config), opts);
   const mm = await createOrtMatMul(threads);
@@ -130,9 +120,10 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
         s_up_b: tensor(params['shared.up.b'], [r]),
         s_gate: tensor(params['shared.gate'], [1]),
       };
+      const x32 = f32(x);
       for (let start = 0; start < rows; start += chunk) {
         const n = Math.min(chunk, rows - start);
-        const res = await towerSession.run({ ...fixed, x: tensor(f32(x).slice(start * d, (start + n) * d), [n, d]) });
+        const res = await towerSession.run({ ...fixed, x: tensor(x32.slice(start * d, (start + n) * d), [n, d]) });
         out.set(res.z!.data as Float32Array, start * d);
       }
       return out;
