@@ -65,7 +65,8 @@ function matmulBackend(kind: TuningBackendKind, config: AdapterConfig, loss: Los
 async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: number): Promise<TuningBackend> {
   const ort = loadOrt();
   const opts = ortSessionOptions(threads);
-  const stepSession = await ort.InferenceSession.create(buildStepGraph(config, loss), opts);
+  // The step graph is large and only training runs it: evaluation only needs the tower graph.
+  let stepSession: Promise<Ort.InferenceSession> | undefined;
   const towerSession = await ort.InferenceSession.create(buildTowerGraph(config), opts);
   const mm = await createOrtMatMul(threads);
   const { dim: d, bottleneck: r, shared: m } = config;
@@ -99,7 +100,8 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
         posw: tensor(posw, [B, B]),
       };
       for (const name of PARAM_NAMES) feeds[inputName(name)] = tensor(params[name], (shapes[name] ??= paramDims(name, params[name].length)));
-      const out = await stepSession.run(feeds);
+      stepSession ??= ort.InferenceSession.create(buildStepGraph(config, loss), opts);
+      const out = await (await stepSession).run(feeds);
       const grads = {} as Params;
       for (const name of PARAM_NAMES) grads[name] = out[gradName(name)]!.data as Float32Array;
       const one = (k: string): number => (out[k]!.data as Float32Array)[0]!;
@@ -130,7 +132,8 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
     },
     scores: (text, image, M, N) => mm.mm(text, image, M, d, N, false, true),
     async close() {
-      await stepSession.release();
+      // A step session that failed to build has nothing to release (its step() already threw).
+      await stepSession?.then((session) => session.release(), () => undefined);
       await towerSession.release();
       await mm.close();
     },
