@@ -78,7 +78,7 @@ export class AdapterRegistry {
 
   async save(record: RegisteredAdapter, adapter: AdapterFile): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await writeFileAtomic(join(this.dir, `${record.id}.json`), JSON.stringify({ record, adapter } satisfies RegistryFile));
+    await writeFileAtomic(this.fileOf(record.id), JSON.stringify({ record, adapter } satisfies RegistryFile));
     this.records.unshift(record);
   }
 
@@ -94,10 +94,26 @@ export class AdapterRegistry {
   async weights(id: string): Promise<{ config: AdapterConfig; params: Params }> {
     const hit = this.loaded.get(id);
     if (hit) return hit;
-    const file = join(this.dir, `${id}.json`);
-    const doc = JSON.parse(await readFile(file, 'utf8')) as RegistryFile;
-    const w = deserializeAdapter(doc.adapter, file);
+    const file = this.fileOf(id);
+    const w = deserializeAdapter((await this.read(id)).adapter, file);
     this.loaded.set(id, w);
     return w;
+  }
+
+  /** Appends an evaluation on a caption file (kestrel eval --adapter) to a version's record. */
+  async addEvaluation(id: string, evaluation: AdapterRecord['evaluations'][number]): Promise<void> {
+    const doc = await this.read(id);
+    doc.record.evaluations = [...(doc.record.evaluations ?? []), evaluation];
+    await writeFileAtomic(this.fileOf(id), JSON.stringify(doc));
+    const kept = this.record(id);
+    if (kept) kept.evaluations = doc.record.evaluations;
+  }
+
+  private fileOf(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  private async read(id: string): Promise<RegistryFile> {
+    return JSON.parse(await readFile(this.fileOf(id), 'utf8')) as RegistryFile;
   }
 }
