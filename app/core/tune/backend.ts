@@ -10,10 +10,10 @@
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOrt } from '../model/session.js';
-import { applyAdapter, PARAM_NAMES, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
+import { applyAdapter, PARAM_NAMES, paramShapes, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
 import { harmaLoss, type LossOptions } from './losses.js';
 import { createOrtMatMul, f32, ortSessionOptions, tsMatMul, type Arr, type MatMul } from './matmul.js';
-import { buildStepGraph, buildTowerGraph, gradName, inputName } from './step-graph.js';
+import { buildStepGraph, buildTowerGraph, gradName, inputName, towerInputName, towerParams } from './step-graph.js';
 
 export type TuningBackendKind = 'onnxruntime' | 'onnxruntime-matmul' | 'typescript';
 
@@ -69,14 +69,9 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
   let stepSession: Promise<Ort.InferenceSession> | undefined;
   const towerSession = await ort.InferenceSession.create(buildTowerGraph(config), opts);
   const mm = await createOrtMatMul(threads);
-  const { dim: d, bottleneck: r, shared: m } = config;
-  const shapes: Record<string, number[]> = {};
+  const d = config.dim;
+  const shapes = paramShapes(config);
   const tensor = (p: Arr, dims: number[]): Ort.Tensor => new ort.Tensor('float32', f32(p), dims);
-  const paramDims = (name: string, len: number): number[] => {
-    if (name.endsWith('down.w')) return name.startsWith('shared') ? [r, m] : [d, r];
-    if (name.endsWith('up.w')) return name.startsWith('shared') ? [m, r] : [r, d];
-    return [len];
-  };
   return {
     kind: 'onnxruntime',
     async step(params, xi, xt, groups) {
@@ -99,7 +94,7 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
         pos: tensor(pos, [B, B]),
         posw: tensor(posw, [B, B]),
       };
-      for (const name of PARAM_NAMES) feeds[inputName(name)] = tensor(params[name], (shapes[name] ??= paramDims(name, params[name].length)));
+      for (const name of PARAM_NAMES) feeds[inputName(name)] = tensor(params[name], shapes[name]);
       stepSession ??= ort.InferenceSession.create(buildStepGraph(config, loss), opts);
       const out = await (await stepSession).run(feeds);
       const grads = {} as Params;
@@ -110,18 +105,8 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
     async forward(params, tower, x, rows) {
       const out = new Float32Array(rows * d);
       const chunk = 4096;
-      const fixed: Record<string, Ort.Tensor> = {
-        down_w: tensor(params[`${tower}.down.w`], [d, r]),
-        down_b: tensor(params[`${tower}.down.b`], [r]),
-        up_w: tensor(params[`${tower}.up.w`], [r, d]),
-        up_b: tensor(params[`${tower}.up.b`], [d]),
-        gate: tensor(params[`${tower}.gate`], [1]),
-        s_down_w: tensor(params['shared.down.w'], [r, m]),
-        s_down_b: tensor(params['shared.down.b'], [m]),
-        s_up_w: tensor(params['shared.up.w'], [m, r]),
-        s_up_b: tensor(params['shared.up.b'], [r]),
-        s_gate: tensor(params['shared.gate'], [1]),
-      };
+      const fixed: Record<string, Ort.Tensor> = {};
+      for (const name of towerParams(tower)) fixed[towerInputName(name)] = tensor(params[name], shapes[name]);
       const x32 = f32(x);
       for (let start = 0; start < rows; start += chunk) {
         const n = Math.min(chunk, rows - start);
