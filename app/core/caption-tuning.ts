@@ -292,8 +292,8 @@ export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
       if (running?.status.state === 'running') return running.status;
       const m = await deps.activeModel();
       const { data, images, captions } = await tuningData(archiveId, m);
-      const options: Partial<TuningOptions> = { ...deps.tuningOptions, ...(epochs !== undefined ? { epochs } : {}) };
-      const status: TuneStatus = { archiveId, state: 'running', model: m.id, images, captions, epoch: 0, epochs: epochs ?? deps.tuningOptions?.epochs ?? 20, loss: null, valMR: null, bestMR: null, adapterId: null, error: null };
+      const options: TuningOptions = { ...DEFAULT_TUNING, ...deps.tuningOptions, ...(epochs !== undefined ? { epochs } : {}) };
+      const status: TuneStatus = { archiveId, state: 'running', model: m.id, images, captions, epoch: 0, epochs: options.epochs, loss: null, valMR: null, bestMR: null, adapterId: null, error: null };
       const controller = new AbortController();
       const emit = (): void => events.emit('tune.progressed', { ...status });
       const done = runTuningInWorker(data, options, {
@@ -309,8 +309,8 @@ export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
             return;
           }
           const id = newAdapterId();
-          const { threads: _threads, ...used } = { ...DEFAULT_TUNING, ...options };
-          void _threads;
+          // The record keeps the tuning choices; the thread count is this machine's, not one of them.
+          const { threads: _threads, ...used } = options;
           const record = adapterRecord(id, { name: m.id }, data, used, result);
           await registry.save({ ...record, archiveId, images, captions }, serializeAdapter(result.config, result.params));
           Object.assign(status, { state: 'done', adapterId: id, bestMR: result.best.mR });

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
 import { parseCaptions, type CaptionFormat } from '../../core/captions/index.js';
 import { ModelRuntime } from '../../core/model/index.js';
-import { deserializeAdapter, type RetrievalMetrics } from '../../core/tune/index.js';
+import { AdapterRegistry, deserializeAdapter, type RetrievalMetrics } from '../../core/tune/index.js';
 import { evaluateCaptions } from '../../core/tune/evaluate.js';
 import { printJson, type Command } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -55,13 +55,12 @@ export const evalCommand: Command = {
     const files = await listImages(imagesDir);
     // --adapter: a registered version's id (its results are then stored with it), or an adapter file.
     let adapter;
-    let registered: string | undefined;
+    let registered: { registry: AdapterRegistry; id: string } | undefined;
     if (typeof ctx.values.adapter === 'string') {
-      const byId = join(ctx.dataDir, 'adapters', `${ctx.values.adapter}.json`);
-      if (/^[a-z0-9_-]{1,128}$/.test(ctx.values.adapter) && existsSync(byId)) {
-        registered = byId;
-        const doc = JSON.parse(await readFile(byId, 'utf8')) as { adapter: unknown };
-        adapter = deserializeAdapter(doc.adapter, byId);
+      const registry = await AdapterRegistry.open(ctx.dataDir);
+      if (registry.record(ctx.values.adapter)) {
+        registered = { registry, id: ctx.values.adapter };
+        adapter = await registry.weights(registered.id);
       } else {
         const file = resolve(ctx.values.adapter);
         adapter = deserializeAdapter(JSON.parse(await readFile(file, 'utf8')), file);
@@ -81,15 +80,8 @@ export const evalCommand: Command = {
     } finally {
       await runtime.close();
     }
-    if (registered) {
-      // The results go with the adapter version (its record's evaluations), written atomically.
-      const doc = JSON.parse(await readFile(registered, 'utf8')) as { record: { evaluations?: unknown[] } };
-      doc.record.evaluations = [...(doc.record.evaluations ?? []), { captions: path, at: new Date().toISOString(), metrics: result.metrics }];
-      const tmp = `${registered}.tmp-${process.pid}`;
-      await writeFile(tmp, JSON.stringify(doc));
-      await rename(tmp, registered);
-    }
-    const out = { captions: path, images: imagesDir, model: pack.manifest.name, adapter: registered ? ctx.values.adapter : typeof ctx.values.adapter === 'string' ? resolve(ctx.values.adapter) : null, ...result };
+    if (registered) await registered.registry.addEvaluation(registered.id, { captions: path, at: new Date().toISOString(), metrics: result.metrics });
+    const out = { captions: path, images: imagesDir, model: pack.manifest.name, adapter: registered ? registered.id : typeof ctx.values.adapter === 'string' ? resolve(ctx.values.adapter) : null, ...result };
     if (ctx.json) printJson(ctx, out);
     else {
       const m = result.match;

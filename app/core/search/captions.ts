@@ -3,10 +3,11 @@
  * cached beside them, for chip → suggested captions (image → text retrieval).
  * `<data>/captions/bank.json` holds the texts; `<data>/captions/<model key>.f32` their embeddings.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
 import { modelKey } from '../jobs/index.js';
+import { writeFileAtomic } from '../platform/files.js';
 
 /** Captions from a file in any of the layouts the shared caption sets use, or one caption per line. */
 export function parseCaptionFile(text: string, file: string): string[] {
@@ -79,9 +80,7 @@ export class CaptionBank {
     const fresh = parseCaptionFile(text, file).filter((c) => !seen.has(c) && (seen.add(c), true));
     const next = [...have, ...fresh];
     await mkdir(this.dir, { recursive: true });
-    const tmp = join(this.dir, `bank.json.tmp-${process.pid}`);
-    await writeFile(tmp, JSON.stringify({ captions: next }));
-    await rename(tmp, join(this.dir, 'bank.json'));
+    await writeFileAtomic(join(this.dir, 'bank.json'), JSON.stringify({ captions: next }));
     this.texts = next;
     this.embedded.clear();
     return { added: fresh.length, bankSize: next.length };
@@ -108,9 +107,7 @@ export class CaptionBank {
       const vs = await embedTexts(texts.slice(i, i + 256));
       vs.forEach((v, j) => out.set(v, (i + j) * dim));
     }
-    const tmp = `${file}.tmp-${process.pid}`;
-    await writeFile(tmp, new Uint8Array(out.buffer));
-    await rename(tmp, file);
+    await writeFileAtomic(file, new Uint8Array(out.buffer));
     return out;
   }
 }

@@ -14,7 +14,7 @@ import { isIndexMeta, liveSlots, modelKey, storeDirOf, type IndexMeta } from '..
 import { bandMapping, chipAt, chipToRgb, LruCache, openScene, sceneStatistics, type Scene } from '../raster/index.js';
 import { VectorStore } from '../vectors/index.js';
 
-export { CaptionBank, parseCaptionFile } from './captions.js';
+export { CaptionBank } from './captions.js';
 
 export interface SearchFilter {
   topK?: number | undefined;

@@ -75,16 +75,21 @@ export function initParams(c: AdapterConfig, seed: number, opts: { float64?: boo
   return out;
 }
 
-/** Standard normal samples from a seeded mulberry32 + Box–Muller. */
-export function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const u = (): number => {
+/** Uniform samples in [0, 1) from the mulberry32 generator: seeded, so runs repeat bit for bit. */
+export function mulberry32(seed: number): () => number {
+  let a = seed;
+  return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** Standard normal samples from a seeded mulberry32 + Box–Muller. */
+export function gaussian(seed: number): () => number {
+  const u = mulberry32(seed >>> 0);
   return () => Math.sqrt(-2 * Math.log(u() + 1e-12)) * Math.cos(2 * Math.PI * u());
 }
 

@@ -10,10 +10,10 @@
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
 import { loadOrt } from '../model/session.js';
-import { applyAdapter, PARAM_NAMES, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
+import { applyAdapter, PARAM_NAMES, paramShapes, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
 import { harmaLoss, type LossOptions } from './losses.js';
-import { createOrtMatMul, tsMatMul, type Arr, type MatMul } from './matmul.js';
-import { buildStepGraph, buildTowerGraph, gradName, inputName } from './step-graph.js';
+import { createOrtMatMul, f32, ortSessionOptions, tsMatMul, type Arr, type MatMul } from './matmul.js';
+import { buildStepGraph, buildTowerGraph, gradName, inputName, towerInputName, towerParams } from './step-graph.js';
 
 export type TuningBackendKind = 'onnxruntime' | 'onnxruntime-matmul' | 'typescript';
 
@@ -62,30 +62,16 @@ function matmulBackend(kind: TuningBackendKind, config: AdapterConfig, loss: Los
   };
 }
 
-const f32 = (x: Arr): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x));
-
 async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: number): Promise<TuningBackend> {
   const ort = loadOrt();
-  const opts: Ort.InferenceSession.SessionOptions = {
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    executionMode: 'sequential',
-    graphOptimizationLevel: 'all',
-    // Tuning is background work on a machine that is doing other things: threads that spin while
-    // waiting for work steal the cores they wait for (measured: ~2× slower steps under load).
-    extra: { session: { intra_op: { allow_spinning: '0' } } },
-  };
-  const stepSession = await ort.InferenceSession.create(buildStepGraph(config, loss), opts);
+  const opts = ortSessionOptions(threads);
+  // The step graph is large and only training runs it: evaluation only needs the tower graph.
+  let stepSession: Promise<Ort.InferenceSession> | undefined;
   const towerSession = await ort.InferenceSession.create(buildTowerGraph(config), opts);
   const mm = await createOrtMatMul(threads);
-  const { dim: d, bottleneck: r, shared: m } = config;
-  const shapes: Record<string, number[]> = {};
+  const d = config.dim;
+  const shapes = paramShapes(config);
   const tensor = (p: Arr, dims: number[]): Ort.Tensor => new ort.Tensor('float32', f32(p), dims);
-  const paramDims = (name: string, len: number): number[] => {
-    if (name.endsWith('down.w')) return name.startsWith('shared') ? [r, m] : [d, r];
-    if (name.endsWith('up.w')) return name.startsWith('shared') ? [m, r] : [r, d];
-    return [len];
-  };
   return {
     kind: 'onnxruntime',
     async step(params, xi, xt, groups) {
@@ -108,8 +94,9 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
         pos: tensor(pos, [B, B]),
         posw: tensor(posw, [B, B]),
       };
-      for (const name of PARAM_NAMES) feeds[inputName(name)] = tensor(params[name], (shapes[name] ??= paramDims(name, params[name].length)));
-      const out = await stepSession.run(feeds);
+      for (const name of PARAM_NAMES) feeds[inputName(name)] = tensor(params[name], shapes[name]);
+      stepSession ??= ort.InferenceSession.create(buildStepGraph(config, loss), opts);
+      const out = await (await stepSession).run(feeds);
       const grads = {} as Params;
       for (const name of PARAM_NAMES) grads[name] = out[gradName(name)]!.data as Float32Array;
       const one = (k: string): number => (out[k]!.data as Float32Array)[0]!;
@@ -118,28 +105,20 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
     async forward(params, tower, x, rows) {
       const out = new Float32Array(rows * d);
       const chunk = 4096;
-      const fixed: Record<string, Ort.Tensor> = {
-        down_w: tensor(params[`${tower}.down.w`], [d, r]),
-        down_b: tensor(params[`${tower}.down.b`], [r]),
-        up_w: tensor(params[`${tower}.up.w`], [r, d]),
-        up_b: tensor(params[`${tower}.up.b`], [d]),
-        gate: tensor(params[`${tower}.gate`], [1]),
-        s_down_w: tensor(params['shared.down.w'], [r, m]),
-        s_down_b: tensor(params['shared.down.b'], [m]),
-        s_up_w: tensor(params['shared.up.w'], [m, r]),
-        s_up_b: tensor(params['shared.up.b'], [r]),
-        s_gate: tensor(params['shared.gate'], [1]),
-      };
+      const fixed: Record<string, Ort.Tensor> = {};
+      for (const name of towerParams(tower)) fixed[towerInputName(name)] = tensor(params[name], shapes[name]);
+      const x32 = f32(x);
       for (let start = 0; start < rows; start += chunk) {
         const n = Math.min(chunk, rows - start);
-        const res = await towerSession.run({ ...fixed, x: tensor(f32(x).slice(start * d, (start + n) * d), [n, d]) });
+        const res = await towerSession.run({ ...fixed, x: tensor(x32.slice(start * d, (start + n) * d), [n, d]) });
         out.set(res.z!.data as Float32Array, start * d);
       }
       return out;
     },
     scores: (text, image, M, N) => mm.mm(text, image, M, d, N, false, true),
     async close() {
-      await stepSession.release();
+      // A step session that failed to build has nothing to release (its step() already threw).
+      await stepSession?.then((session) => session.release(), () => undefined);
       await towerSession.release();
       await mm.close();
     },

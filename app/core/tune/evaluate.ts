@@ -8,8 +8,9 @@ import { matchCaptions, type CaptionMatchReport, type CaptionSet } from '../capt
 import type { AdapterConfig, Params } from './adapter.js';
 import { createTuningBackend } from './backend.js';
 import { DEFAULT_LOSS } from './losses.js';
-import { createOrtMatMul, type Arr } from './matmul.js';
-import { retrievalFromScores, type RetrievalMetrics } from './metrics.js';
+import { createOrtMatMul } from './matmul.js';
+import { retrievalMetrics, type RetrievalMetrics } from './metrics.js';
+import { evaluateAdapter } from './train.js';
 
 export interface Embedder {
   embedImages(files: string[]): Promise<Float32Array[]>;
@@ -76,8 +77,7 @@ export async function evaluateCaptions(
   const ti = Int32Array.from(textImage);
   const mm = await createOrtMatMul();
   try {
-    const score = async (zi: Arr, zt: Arr): Promise<RetrievalMetrics> => retrievalFromScores(await mm.mm(zt, zi, texts.length, images.dim, files.length, false, true), ti, files.length);
-    const base = await score(images.data, caps.data);
+    const base = await retrievalMetrics(images.data, caps.data, ti, images.dim, mm);
     const match = {
       ...report.counts,
       unmatched: report.unmatchedImages.map((u) => u.file),
@@ -90,9 +90,8 @@ export async function evaluateCaptions(
     }
     const be = await createTuningBackend('onnxruntime', config, DEFAULT_LOSS);
     try {
-      const zi = await be.forward(params, 'image', images.data, files.length);
-      const zt = await be.forward(params, 'text', caps.data, texts.length);
-      return { metrics: await score(zi, zt), baseMetrics: base, match };
+      const metrics = await evaluateAdapter(params, { dim: images.dim, images: images.data, texts: caps.data, textImage: ti }, be);
+      return { metrics, baseMetrics: base, match };
     } finally {
       await be.close();
     }

@@ -78,6 +78,22 @@ export const tsMatMul: MatMul = {
   close: () => Promise.resolve(),
 };
 
+/** `x` as float32 (ONNX Runtime's tensors here), copied only when it is float64. */
+export const f32 = (x: Arr): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x));
+
+/** Session options for every tuning session: `threads` intra-op threads, run sequentially. */
+export function ortSessionOptions(threads: number): Ort.InferenceSession.SessionOptions {
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+    // Tuning is background work on a machine that is doing other things: threads that spin while
+    // waiting for work steal the cores they wait for (measured: ~2× slower steps under load).
+    extra: { session: { intra_op: { allow_spinning: '0' } } },
+  };
+}
+
 /**
  * One reusable ONNX Runtime session per transpose combination: a single Gemm node with symbolic
  * shapes, so any product of any size goes through the same four sessions.
@@ -92,20 +108,13 @@ export async function createOrtMatMul(threads = availableParallelism()): Promise
       g.input('B', 'float32', tb ? ['n', 'k'] : ['k', 'n']);
       g.op('Gemm', ['A', 'B'], { transA: ta, transB: tb }, 1, 'C');
       g.output('C', 'float32', ['m', 'n']);
-      const session = await ort.InferenceSession.create(g.encode(), {
-        intraOpNumThreads: threads,
-        interOpNumThreads: 1,
-        executionMode: 'sequential',
-        graphOptimizationLevel: 'all',
-        extra: { session: { intra_op: { allow_spinning: '0' } } },
-      });
+      const session = await ort.InferenceSession.create(g.encode(), ortSessionOptions(threads));
       sessions.set(`${ta}${tb}`, session);
     }
   }
   return {
     name: 'onnxruntime',
     async mm(a, b, m, k, n, ta = false, tb = false) {
-      const f32 = (x: Arr): Float32Array => (x instanceof Float32Array ? x : Float32Array.from(x));
       const session = sessions.get(`${ta ? 1 : 0}${tb ? 1 : 0}`)!;
       const A = new ort.Tensor('float32', f32(a), ta ? [k, m] : [m, k]);
       const B = new ort.Tensor('float32', f32(b), tb ? [n, k] : [k, n]);

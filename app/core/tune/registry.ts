@@ -6,9 +6,10 @@
  * renamed, so a crash leaves the old file or the new one.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
+import { writeFileAtomic } from '../platform/files.js';
 import type { AdapterConfig, Params } from './adapter.js';
 import { deserializeAdapter, type AdapterFile, type AdapterRecord } from './serialize.js';
 
@@ -25,18 +26,6 @@ interface RegistryFile {
 }
 
 const ACTIVE = 'active.json';
-
-async function writeDurably(file: string, text: string): Promise<void> {
-  const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-}
 
 export function newAdapterId(now = new Date()): string {
   return `ad${now.toISOString().slice(0, 19).replace(/[-:T]/g, '')}${randomBytes(3).toString('hex')}`;
@@ -89,14 +78,14 @@ export class AdapterRegistry {
 
   async save(record: RegisteredAdapter, adapter: AdapterFile): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    await writeDurably(join(this.dir, `${record.id}.json`), JSON.stringify({ record, adapter } satisfies RegistryFile));
+    await writeFileAtomic(this.fileOf(record.id), JSON.stringify({ record, adapter } satisfies RegistryFile));
     this.records.unshift(record);
   }
 
   async activate(id: string | null): Promise<string | null> {
     if (id !== null && !this.record(id)) throw new KestrelError({ code: 'not_found', message: `There is no adapter version ${id}.`, hint: 'adapters.list shows the versions.' });
     await mkdir(this.dir, { recursive: true });
-    await writeDurably(join(this.dir, ACTIVE), JSON.stringify({ id }));
+    await writeFileAtomic(join(this.dir, ACTIVE), JSON.stringify({ id }));
     this.activeId = id;
     return id;
   }
@@ -105,10 +94,26 @@ export class AdapterRegistry {
   async weights(id: string): Promise<{ config: AdapterConfig; params: Params }> {
     const hit = this.loaded.get(id);
     if (hit) return hit;
-    const file = join(this.dir, `${id}.json`);
-    const doc = JSON.parse(await readFile(file, 'utf8')) as RegistryFile;
-    const w = deserializeAdapter(doc.adapter, file);
+    const file = this.fileOf(id);
+    const w = deserializeAdapter((await this.read(id)).adapter, file);
     this.loaded.set(id, w);
     return w;
+  }
+
+  /** Appends an evaluation on a caption file (kestrel eval --adapter) to a version's record. */
+  async addEvaluation(id: string, evaluation: AdapterRecord['evaluations'][number]): Promise<void> {
+    const doc = await this.read(id);
+    doc.record.evaluations = [...(doc.record.evaluations ?? []), evaluation];
+    await writeFileAtomic(this.fileOf(id), JSON.stringify(doc));
+    const kept = this.record(id);
+    if (kept) kept.evaluations = doc.record.evaluations;
+  }
+
+  private fileOf(id: string): string {
+    return join(this.dir, `${id}.json`);
+  }
+
+  private async read(id: string): Promise<RegistryFile> {
+    return JSON.parse(await readFile(this.fileOf(id), 'utf8')) as RegistryFile;
   }
 }

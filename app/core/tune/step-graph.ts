@@ -7,7 +7,7 @@
  * one tower's adapter forward (validation, re-scoring). The AdamW update stays in TypeScript.
  */
 import { GraphBuilder } from '../model/onnx-graph.js';
-import type { AdapterConfig, ParamName } from './adapter.js';
+import { paramShapes, PARAM_NAMES, type AdapterConfig, type ParamName, type Tower } from './adapter.js';
 import type { LossOptions } from './losses.js';
 
 const K = Math.sqrt(2 / Math.PI);
@@ -15,6 +15,10 @@ const K = Math.sqrt(2 / Math.PI);
 /** The graph input name of a parameter (ONNX names: no dots needed, but kept readable). */
 export const inputName = (p: ParamName): string => `p_${p.replace(/\./g, '_')}`;
 export const gradName = (p: ParamName): string => `g_${p.replace(/\./g, '_')}`;
+/** The tower graph's input name of a parameter: one graph serves both towers, so a tower's own go unprefixed. */
+export const towerInputName = (p: ParamName): string => `${p.startsWith('shared.') ? 's_' : ''}${p.slice(p.indexOf('.') + 1).replace(/\./g, '_')}`;
+/** The parameters the tower graph takes for one tower: its own and the shared adapter's. */
+export const towerParams = (tower: Tower): ParamName[] => PARAM_NAMES.filter((p) => p.startsWith(`${tower}.`) || p.startsWith('shared.'));
 
 type TowerNames = { down: string; downB: string; up: string; upB: string; gate: string };
 
@@ -133,25 +137,20 @@ function towerBackward(o: Ops, f: TowerFwd, dz: string, t: TowerNames, sh: Tower
   return { down, downB, up, upB, gate, sDown, sDownB, sUp, sUpB, sGate };
 }
 
-function declareParams(g: GraphBuilder, c: AdapterConfig): { image: TowerNames; text: TowerNames; shared: TowerNames; logitScale: string } {
-  const { dim: d, bottleneck: r, shared: m } = c;
-  const tower = (t: 'image' | 'text'): TowerNames => ({
-    down: g.input(inputName(`${t}.down.w`), 'float32', [d, r]),
-    downB: g.input(inputName(`${t}.down.b`), 'float32', [r]),
-    up: g.input(inputName(`${t}.up.w`), 'float32', [r, d]),
-    upB: g.input(inputName(`${t}.up.b`), 'float32', [d]),
-    gate: g.input(inputName(`${t}.gate`), 'float32', [1]),
-  });
-  const image = tower('image');
-  const text = tower('text');
-  const shared: TowerNames = {
-    down: g.input(inputName('shared.down.w'), 'float32', [r, m]),
-    downB: g.input(inputName('shared.down.b'), 'float32', [m]),
-    up: g.input(inputName('shared.up.w'), 'float32', [m, r]),
-    upB: g.input(inputName('shared.up.b'), 'float32', [r]),
-    gate: g.input(inputName('shared.gate'), 'float32', [1]),
+/** One group's five parameters as graph inputs, in PARAM_NAMES order, shaped as paramShapes says. */
+function declareGroup(g: GraphBuilder, shapes: Record<ParamName, number[]>, group: Tower | 'shared', name: (p: ParamName) => string): TowerNames {
+  const input = (part: string): string => {
+    const p = `${group}.${part}` as ParamName;
+    return g.input(name(p), 'float32', shapes[p]);
   };
-  const logitScale = g.input(inputName('logitScale'), 'float32', [1]);
+  return { down: input('down.w'), downB: input('down.b'), up: input('up.w'), upB: input('up.b'), gate: input('gate') };
+}
+
+function declareParams(g: GraphBuilder, shapes: Record<ParamName, number[]>): { image: TowerNames; text: TowerNames; shared: TowerNames; logitScale: string } {
+  const image = declareGroup(g, shapes, 'image', inputName);
+  const text = declareGroup(g, shapes, 'text', inputName);
+  const shared = declareGroup(g, shapes, 'shared', inputName);
+  const logitScale = g.input(inputName('logitScale'), 'float32', shapes.logitScale);
   return { image, text, shared, logitScale };
 }
 
@@ -164,11 +163,12 @@ export function buildStepGraph(c: AdapterConfig, loss: LossOptions): Uint8Array 
   const g = new GraphBuilder('kestrel_adapter_step');
   const o = new Ops(g);
   const d = c.dim;
+  const shapes = paramShapes(c);
   const xi = g.input('xi', 'float32', ['B', d]);
   const xt = g.input('xt', 'float32', ['B', d]);
   const pos = g.input('pos', 'float32', ['B', 'B']);
   const posw = g.input('posw', 'float32', ['B', 'B']);
-  const P = declareParams(g, c);
+  const P = declareParams(g, shapes);
 
   const fi = towerForward(o, xi, P.image, P.shared);
   const ft = towerForward(o, xt, P.text, P.shared);
@@ -222,19 +222,17 @@ export function buildStepGraph(c: AdapterConfig, loss: LossOptions): Uint8Array 
   const gi = towerBackward(o, fi, dZi, P.image, P.shared);
   const gt = towerBackward(o, ft, dZt, P.text, P.shared);
 
-  const outputs: [ParamName, string, number[]][] = [
-    ['image.down.w', gi.down, [d, c.bottleneck]], ['image.down.b', gi.downB, [c.bottleneck]],
-    ['image.up.w', gi.up, [c.bottleneck, d]], ['image.up.b', gi.upB, [d]], ['image.gate', gi.gate, [1]],
-    ['text.down.w', gt.down, [d, c.bottleneck]], ['text.down.b', gt.downB, [c.bottleneck]],
-    ['text.up.w', gt.up, [c.bottleneck, d]], ['text.up.b', gt.upB, [d]], ['text.gate', gt.gate, [1]],
-    ['shared.down.w', o.add(gi.sDown, gt.sDown), [c.bottleneck, c.shared]], ['shared.down.b', o.add(gi.sDownB, gt.sDownB), [c.shared]],
-    ['shared.up.w', o.add(gi.sUp, gt.sUp), [c.shared, c.bottleneck]], ['shared.up.b', o.add(gi.sUpB, gt.sUpB), [c.bottleneck]],
-    ['shared.gate', o.add(gi.sGate, gt.sGate), [1]],
-    ['logitScale', dTheta, [1]],
-  ];
-  for (const [name, value, shape] of outputs) {
-    g.one('Identity', [value], {}, gradName(name));
-    g.output(gradName(name), 'float32', shape);
+  const grads: Record<ParamName, string> = {
+    'image.down.w': gi.down, 'image.down.b': gi.downB, 'image.up.w': gi.up, 'image.up.b': gi.upB, 'image.gate': gi.gate,
+    'text.down.w': gt.down, 'text.down.b': gt.downB, 'text.up.w': gt.up, 'text.up.b': gt.upB, 'text.gate': gt.gate,
+    'shared.down.w': o.add(gi.sDown, gt.sDown), 'shared.down.b': o.add(gi.sDownB, gt.sDownB),
+    'shared.up.w': o.add(gi.sUp, gt.sUp), 'shared.up.b': o.add(gi.sUpB, gt.sUpB),
+    'shared.gate': o.add(gi.sGate, gt.sGate),
+    logitScale: dTheta,
+  };
+  for (const name of PARAM_NAMES) {
+    g.one('Identity', [grads[name]], {}, gradName(name));
+    g.output(gradName(name), 'float32', shapes[name]);
   }
   for (const [name, value] of [['loss', total], ['nce', nce], ['triplet', triplet]] as const) {
     g.one('Identity', [value], {}, name);
@@ -247,22 +245,12 @@ export function buildStepGraph(c: AdapterConfig, loss: LossOptions): Uint8Array 
 export function buildTowerGraph(c: AdapterConfig): Uint8Array {
   const g = new GraphBuilder('kestrel_adapter_tower');
   const o = new Ops(g);
-  const { dim: d, bottleneck: r, shared: m } = c;
+  const d = c.dim;
+  const shapes = paramShapes(c);
   const x = g.input('x', 'float32', ['N', d]);
-  const t: TowerNames = {
-    down: g.input('down_w', 'float32', [d, r]),
-    downB: g.input('down_b', 'float32', [r]),
-    up: g.input('up_w', 'float32', [r, d]),
-    upB: g.input('up_b', 'float32', [d]),
-    gate: g.input('gate', 'float32', [1]),
-  };
-  const sh: TowerNames = {
-    down: g.input('s_down_w', 'float32', [r, m]),
-    downB: g.input('s_down_b', 'float32', [m]),
-    up: g.input('s_up_w', 'float32', [m, r]),
-    upB: g.input('s_up_b', 'float32', [r]),
-    gate: g.input('s_gate', 'float32', [1]),
-  };
+  // The image tower's shapes stand for both: the towers' parameters are shaped alike.
+  const t = declareGroup(g, shapes, 'image', towerInputName);
+  const sh = declareGroup(g, shapes, 'shared', towerInputName);
   const f = towerForward(o, x, t, sh);
   g.one('Identity', [f.z], {}, 'z');
   g.output('z', 'float32', ['N', d]);

@@ -4,7 +4,7 @@
  * stopping (the best epoch's weights are kept), progress callbacks and cancellation.
  */
 import { KestrelError } from '../../contract/index.js';
-import { cloneParams, initParams, MAX_LOG_SCALE, type AdapterConfig, type Params } from './adapter.js';
+import { cloneParams, initParams, MAX_LOG_SCALE, mulberry32, type AdapterConfig, type Params } from './adapter.js';
 import { createTuningBackend, type TuningBackend, type TuningBackendKind } from './backend.js';
 import { DEFAULT_LOSS, type LossOptions } from './losses.js';
 import { retrievalFromScores, type RetrievalMetrics } from './metrics.js';
@@ -94,14 +94,7 @@ export interface TuningResult {
 
 /** Seeded permutation of 0 … n−1. */
 export function permutation(n: number, seed: number): Int32Array {
-  let a = seed >>> 0 || 1;
-  const rand = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = mulberry32(seed >>> 0 || 1);
   const p = new Int32Array(n);
   for (let i = 0; i < n; i++) p[i] = i;
   for (let i = n - 1; i > 0; i--) {

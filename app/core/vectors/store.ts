@@ -14,6 +14,7 @@ import { crc32 } from 'node:zlib';
 import { createRequire } from 'node:module';
 import type * as Usearch from 'usearch';
 import { KestrelError } from '../../contract/index.js';
+import { writeFileAtomic } from '../platform/files.js';
 import { HALF_TO_FLOAT, encodeHalf } from './f16.js';
 
 // usearch's ES module finds its native build by inspecting the call stack, which goes wrong in a
@@ -86,18 +87,6 @@ function readHeader(buf: Buffer, magic: string, size: number, file: string): num
   return fields;
 }
 
-async function writeAtomic(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  const fh = await open(tmp, 'w');
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-}
-
 export class VectorStore {
   private pendingVectors: Uint16Array[] = [];
   private pendingRows: ChipRow[] = [];
@@ -140,7 +129,7 @@ export class VectorStore {
         await fh.close();
       }
       record = { version: 1, dim, rows: 0, tailCrc: 0, indexedRows: 0, meta: null };
-      await writeAtomic(commitPath, JSON.stringify(record));
+      await writeFileAtomic(commitPath, JSON.stringify(record));
     }
     // A reader that does not know the width (dim 0) takes the store's.
     if (options.readOnly && dim === 0) dim = record.dim;
@@ -257,7 +246,7 @@ export class VectorStore {
         await this.vecs.sync();
         await this.rows.sync();
       }
-      await writeAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
+      await writeFileAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
     } catch (err) {
       await this.vecs.truncate(vecBytes).catch(() => {});
       await this.rows.truncate(rowBytes).catch(() => {});
@@ -352,7 +341,7 @@ export class VectorStore {
     await rename(tmp, path);
     this.graph = undefined;
     const next = { ...this.record, indexedRows: to };
-    await writeAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
+    await writeFileAtomic(join(this.dir, 'commit.json'), JSON.stringify(next));
     this.record = next;
   }
 
