@@ -13,7 +13,7 @@ import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
 import { SettingsStore, ViewStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
-import { ModelImports, ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
+import { ModelImports, ModelLibrary, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
 import { BasemapService, openBasemap, validAddress } from './basemap/index.js';
 import type { Asset } from './host-protocol.js';
@@ -177,7 +177,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     const runtime = await models.ready();
     const status = runtime.status().model;
     if (!active || !status) throw new KestrelError({ code: 'unavailable', message: 'No model pack is active.', hint: 'Activate a model pack first.' });
-    const { manifest } = readModelPack(status.pack.dir);
+    const manifest = models.manifestOf(status.pack.dir);
     return { id: active, runtime, embedder: runtime, spec: manifest.image, dim: manifest.embeddingSize };
   }
 

@@ -6,7 +6,7 @@
  * does not wait for a model to load.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KestrelError, ModelId, type ModelPackSummary, type ModelsStatus } from '../../contract/index.js';
 import { listExecutionProviders } from '../platform/providers.js';
 import { readModelPack, type ModelPackManifest } from './manifest.js';
@@ -34,6 +34,8 @@ export class ModelLibrary {
   private runtimeStatus: ModelRuntimeStatus | null = null;
   /** Increments on every activation, so a slow load that was superseded does not win. */
   private generation = 0;
+  /** The last manifest read, by pack folder: reading checks the sha256 of every file it lists (the towers, hundreds of MB), so not once per query. */
+  private checked: { dir: string; manifest: ModelPackManifest } | undefined;
 
   constructor(private readonly options: ModelLibraryOptions) {}
 
@@ -98,10 +100,17 @@ export class ModelLibrary {
     const located = this.active === null ? undefined : this.locate(this.active);
     if (!located) return undefined;
     try {
-      return readModelPack(located.dir).manifest;
+      return this.manifestOf(located.dir);
     } catch {
       return undefined;
     }
+  }
+
+  /** The manifest of the pack in `dir`, read and checked once per activation. */
+  manifestOf(dir: string): ModelPackManifest {
+    const root = resolve(dir);
+    if (this.checked?.dir !== root) this.checked = { dir: root, manifest: readModelPack(root).manifest };
+    return this.checked.manifest;
   }
 
   status(): ModelsStatus {
@@ -141,6 +150,7 @@ export class ModelLibrary {
     this.runtime = undefined;
     this.active = id;
     this.runtimeStatus = null;
+    this.checked = undefined;
     await previous?.close();
     if (located) this.load(located.dir, generation);
     this.emit();
