@@ -127,7 +127,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     onStatus: (status) => events.emit('models.statusChanged', status),
     ...(options.spawnInference ? { spawn: options.spawnInference } : {}),
   });
-  const imports = new ModelImports({ dataDir, takenIds: () => models.list().map((p) => p.id), onProgress: (status) => events.emit('models.importProgressed', status) });
+  const imports = new ModelImports({ dataDir, takenIds: () => models.ids(), onProgress: (status) => events.emit('models.importProgressed', status) });
   // Warm the active model up now, in the background, so the first query does not wait for it.
   const active = settings.get().activeModel;
   let warming: Promise<unknown> = Promise.resolve();

@@ -28,6 +28,41 @@ interface Located {
   source: ModelPackSummary['source'];
 }
 
+/** A pack folder found: its id is the folder name. */
+interface Folder extends Located {
+  id: string;
+}
+
+/** A pack as models.list shows it; one that cannot be used says why. */
+function summaryOf({ id, dir, source }: Folder): ModelPackSummary {
+  try {
+    const { manifest } = readModelPack(dir);
+    return {
+      id,
+      name: manifest.name,
+      licence: manifest.licence,
+      provenance: manifest.provenance.source,
+      architecture: manifest.architecture.name,
+      activation: manifest.architecture.activation,
+      embeddingSize: manifest.embeddingSize,
+      source,
+    };
+  } catch (err) {
+    const e = KestrelError.from(err);
+    return {
+      id,
+      name: id,
+      licence: 'unknown',
+      provenance: 'unknown',
+      architecture: 'unknown',
+      activation: 'unknown',
+      embeddingSize: 0,
+      source,
+      problem: { message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) },
+    };
+  }
+}
+
 export class ModelLibrary {
   private active: string | null = null;
   private runtime: ModelRuntime | undefined;
@@ -54,45 +89,29 @@ export class ModelLibrary {
     return undefined;
   }
 
-  /** Every pack found, with what is wrong with the ones that cannot be used. An installed pack hides a bundled one of the same id. */
-  list(): ModelPackSummary[] {
+  /** Every pack folder found, by id; an installed pack hides a bundled one of the same id. */
+  private folders(): Folder[] {
     const seen = new Set<string>();
-    const out: ModelPackSummary[] = [];
+    const out: Folder[] = [];
     for (const root of this.roots()) {
       if (!existsSync(root.dir)) continue;
       for (const entry of readdirSync(root.dir, { withFileTypes: true })) {
         if (!entry.isDirectory() || seen.has(entry.name) || !ModelId.safeParse(entry.name).success) continue;
         seen.add(entry.name);
-        const dir = join(root.dir, entry.name);
-        try {
-          const { manifest } = readModelPack(dir);
-          out.push({
-            id: entry.name,
-            name: manifest.name,
-            licence: manifest.licence,
-            provenance: manifest.provenance.source,
-            architecture: manifest.architecture.name,
-            activation: manifest.architecture.activation,
-            embeddingSize: manifest.embeddingSize,
-            source: root.source,
-          });
-        } catch (err) {
-          const e = KestrelError.from(err);
-          out.push({
-            id: entry.name,
-            name: entry.name,
-            licence: 'unknown',
-            provenance: 'unknown',
-            architecture: 'unknown',
-            activation: 'unknown',
-            embeddingSize: 0,
-            source: root.source,
-            problem: { message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) },
-          });
-        }
+        out.push({ id: entry.name, dir: join(root.dir, entry.name), source: root.source });
       }
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return out;
+  }
+
+  /** The ids list() gives, without reading any pack (list() hashes every pack's files). */
+  ids(): string[] {
+    return this.folders().map((f) => f.id);
+  }
+
+  /** Every pack found, with what is wrong with the ones that cannot be used. An installed pack hides a bundled one of the same id. */
+  list(): ModelPackSummary[] {
+    return this.folders().map(summaryOf).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The active pack's manifest (names, vocabulary of the starter pack), or undefined. */

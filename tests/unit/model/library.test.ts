@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,5 +27,19 @@ describe('model library', () => {
     expect(lib.manifestOf(dir).embeddingSize).toBe(16);
     await lib.activate(null);
     expect(() => lib.manifestOf(dir)).toThrow(/checksum/);
+  });
+
+  it('gives the ids list() gives: bundled packs included, broken ones too, an installed one hiding a bundled one', () => {
+    const { lib, dataDir } = library();
+    const models = join(dataDir, 'models');
+    cpSync(join(FIXTURES, 'packs', 'tiny-gelu'), join(models, 'tiny'), { recursive: true });
+    mkdirSync(join(models, 'broken'));
+    mkdirSync(join(models, '.tiny.importing-1'));
+    writeFileSync(join(models, 'notes.txt'), 'not a pack');
+    expect(lib.ids().sort()).toEqual(['broken', 'starter', 'tiny']);
+    expect(lib.ids().sort()).toEqual(lib.list().map((p) => p.id).sort());
+    mkdirSync(join(models, 'starter'));
+    expect(lib.ids().sort()).toEqual(['broken', 'starter', 'tiny']);
+    expect(lib.ids().sort()).toEqual(lib.list().map((p) => p.id).sort());
   });
 });
