@@ -284,14 +284,17 @@ export class SearchService {
       // Calibration: this query's similarity to a fixed sample of the archive's live chips.
       const dim = h.store.dim;
       const adaptedRows = adapter ? await this.adaptedVectors(h, adapter) : undefined;
-      const sampleVectors = adaptedRows ? Float32Array.from(Array.from(h.sample.rows).flatMap((r) => Array.from(adaptedRows.subarray(r * dim, (r + 1) * dim)))) : h.sample.vectors;
+      // Through an adapter, a sampled row is read in place among the adapted rows, by its row number.
+      const sampleVectors = adaptedRows ?? h.sample.vectors;
       let sum = 0;
       let sq = 0;
       let m = 0;
       for (let i = 0; i < h.sample.rows.length; i++) {
-        if (!live.has(h.slotOf[h.sample.rows[i]!]!)) continue;
+        const row = h.sample.rows[i]!;
+        if (!live.has(h.slotOf[row]!)) continue;
+        const at = (adaptedRows ? row : i) * dim;
         let dot = 0;
-        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[i * dim + d]!;
+        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[at + d]!;
         sum += dot;
         sq += dot * dot;
         m++;
