@@ -13,8 +13,9 @@ import { packageInfo } from './platform/paths.js';
 import { listExecutionProviders } from './platform/providers.js';
 import { SettingsStore, ViewStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
-import { ModelImports, ModelLibrary, readModelPack, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
+import { ModelImports, ModelLibrary, type ModelRuntime, type ModelRuntimeOptions } from './model/index.js';
 import { TileService } from './raster/index.js';
+import { SceneTiles } from './scene-tiles.js';
 import { BasemapService, openBasemap, validAddress } from './basemap/index.js';
 import type { Asset } from './host-protocol.js';
 
@@ -127,7 +128,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     onStatus: (status) => events.emit('models.statusChanged', status),
     ...(options.spawnInference ? { spawn: options.spawnInference } : {}),
   });
-  const imports = new ModelImports({ dataDir, takenIds: () => models.list().map((p) => p.id), onProgress: (status) => events.emit('models.importProgressed', status) });
+  const imports = new ModelImports({ dataDir, takenIds: () => models.ids(), onProgress: (status) => events.emit('models.importProgressed', status) });
   // Warm the active model up now, in the background, so the first query does not wait for it.
   const active = settings.get().activeModel;
   let warming: Promise<unknown> = Promise.resolve();
@@ -149,25 +150,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     ...(options.scanOptions?.beforeFile ? { beforeFile: options.scanOptions.beforeFile } : {}),
   });
 
-  /** Scenes are served as map tiles by their catalog id (tiles:// and /tiles/); a rescan re-registers only changed ones. */
-  const servedHash = new Map<string, string>();
-  const registerScenes = async (archiveId: string): Promise<void> => {
-    for (const scene of await catalog.scenes(archiveId)) {
-      if (scene.status !== 'ok' || !scene.summary?.georeferenced) {
-        tiles.unregister(scene.id);
-        servedHash.delete(scene.id);
-      } else if (servedHash.get(scene.id) !== scene.fingerprint.hash || !tiles.scene(scene.id)) {
-        await tiles.register(scene.path, { id: scene.id }).then(
-          () => servedHash.set(scene.id, scene.fingerprint.hash),
-          () => tiles.unregister(scene.id),
-        );
-      }
-    }
-  };
-  let registered = false;
-  const registering = Promise.allSettled(catalog.archives().map((a) => registerScenes(a.id))).then(() => {
-    registered = true;
-  });
+  const sceneTiles = new SceneTiles(tiles, catalog);
 
   async function activeModel(requested?: string): Promise<ActiveModel> {
     const active = settings.get().activeModel;
@@ -177,7 +160,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     const runtime = await models.ready();
     const status = runtime.status().model;
     if (!active || !status) throw new KestrelError({ code: 'unavailable', message: 'No model pack is active.', hint: 'Activate a model pack first.' });
-    const { manifest } = readModelPack(status.pack.dir);
+    const manifest = models.manifestOf(status.pack.dir);
     return { id: active, runtime, embedder: runtime, spec: manifest.image, dim: manifest.embeddingSize };
   }
 
@@ -259,7 +242,6 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
           return { archiveId: archive.id, ...summary, problems };
         },
       );
-      await registerScenes(archive.id);
       events.emit('archives.scanned', scan);
       return { archive: catalog.listArchives().find((a) => a.id === archive.id)!, scan };
     },
@@ -275,7 +257,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
           return { archiveId: id, ...summary, problems };
         },
       );
-      await registerScenes(id);
+      await sceneTiles.forgetChanged(id);
       events.emit('archives.scanned', scan);
       return scan;
     },
@@ -288,10 +270,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       await scans.settled(id);
       if (jobs.isRunning(id)) await jobs.cancel(id);
       await tuning.cancel(id);
-      for (const scene of await catalog.scenes(id)) {
-        tiles.unregister(scene.id);
-        servedHash.delete(scene.id);
-      }
+      for (const scene of await catalog.scenes(id)) sceneTiles.forget(scene.id);
       await catalog.removeArchive(id);
       await rm(join(dataDir, 'vectors', id), { recursive: true, force: true });
       await captionStore.remove(id);
@@ -432,16 +411,8 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
     handlers,
     events,
     dataDir,
-    // The catalog's scenes are registered in the background at start; a tile of a scene not reached
-    // yet registers that scene first rather than answering 404.
     tile: async (sceneId, z, x, y) => {
-      if (!registered && !tiles.scene(sceneId)) {
-        for (const a of catalog.archives()) {
-          const rec = (await catalog.scenes(a.id)).find((sc) => sc.id === sceneId);
-          if (rec?.status === 'ok' && rec.summary?.georeferenced) await tiles.register(rec.path, { id: sceneId }).catch(() => undefined);
-          if (rec) break;
-        }
-      }
+      await sceneTiles.ensureId(sceneId);
       // A known scene without data under this tile answers with a transparent tile, not a 404: the
       // map asks for every tile in the scene's bounding box, and a 404 is an error to the browser.
       return (await tiles.tile(sceneId, z, x, y)) ?? (tiles.scene(sceneId) ? EMPTY_TILE : undefined);
@@ -451,7 +422,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       const at = await search.locate(chipId);
       if (!at) return undefined;
       if (at.scene.summary?.georeferenced) {
-        if (!tiles.scene(at.scene.id)) await tiles.register(at.scene.path, { id: at.scene.id }).catch(() => undefined);
+        await sceneTiles.ensure(at.scene);
         const t = await tiles.thumbnail(at.scene.id, at.window, THUMB_SIZE);
         if (t) return t;
       }
@@ -476,7 +447,7 @@ export async function openEngine(options: EngineOptions): Promise<Engine> {
       await imports.close();
       await scans.close();
       await jobs.close();
-      await registering;
+      await sceneTiles.settled();
       basemap.close();
       await Promise.allSettled([models.close(), tiles.close(), search.close()]);
     },

@@ -6,7 +6,7 @@
  * does not wait for a model to load.
  */
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KestrelError, ModelId, type ModelPackSummary, type ModelsStatus } from '../../contract/index.js';
 import { listExecutionProviders } from '../platform/providers.js';
 import { readModelPack, type ModelPackManifest } from './manifest.js';
@@ -28,12 +28,49 @@ interface Located {
   source: ModelPackSummary['source'];
 }
 
+/** A pack folder found: its id is the folder name. */
+interface Folder extends Located {
+  id: string;
+}
+
+/** A pack as models.list shows it; one that cannot be used says why. */
+function summaryOf({ id, dir, source }: Folder): ModelPackSummary {
+  try {
+    const { manifest } = readModelPack(dir);
+    return {
+      id,
+      name: manifest.name,
+      licence: manifest.licence,
+      provenance: manifest.provenance.source,
+      architecture: manifest.architecture.name,
+      activation: manifest.architecture.activation,
+      embeddingSize: manifest.embeddingSize,
+      source,
+    };
+  } catch (err) {
+    const e = KestrelError.from(err);
+    return {
+      id,
+      name: id,
+      licence: 'unknown',
+      provenance: 'unknown',
+      architecture: 'unknown',
+      activation: 'unknown',
+      embeddingSize: 0,
+      source,
+      problem: { message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) },
+    };
+  }
+}
+
 export class ModelLibrary {
   private active: string | null = null;
   private runtime: ModelRuntime | undefined;
   private runtimeStatus: ModelRuntimeStatus | null = null;
   /** Increments on every activation, so a slow load that was superseded does not win. */
   private generation = 0;
+  /** The last manifest read, by pack folder: reading checks the sha256 of every file it lists (the towers, hundreds of MB), so not once per query. */
+  private checked: { dir: string; manifest: ModelPackManifest } | undefined;
 
   constructor(private readonly options: ModelLibraryOptions) {}
 
@@ -52,45 +89,29 @@ export class ModelLibrary {
     return undefined;
   }
 
-  /** Every pack found, with what is wrong with the ones that cannot be used. An installed pack hides a bundled one of the same id. */
-  list(): ModelPackSummary[] {
+  /** Every pack folder found, by id; an installed pack hides a bundled one of the same id. */
+  private folders(): Folder[] {
     const seen = new Set<string>();
-    const out: ModelPackSummary[] = [];
+    const out: Folder[] = [];
     for (const root of this.roots()) {
       if (!existsSync(root.dir)) continue;
       for (const entry of readdirSync(root.dir, { withFileTypes: true })) {
         if (!entry.isDirectory() || seen.has(entry.name) || !ModelId.safeParse(entry.name).success) continue;
         seen.add(entry.name);
-        const dir = join(root.dir, entry.name);
-        try {
-          const { manifest } = readModelPack(dir);
-          out.push({
-            id: entry.name,
-            name: manifest.name,
-            licence: manifest.licence,
-            provenance: manifest.provenance.source,
-            architecture: manifest.architecture.name,
-            activation: manifest.architecture.activation,
-            embeddingSize: manifest.embeddingSize,
-            source: root.source,
-          });
-        } catch (err) {
-          const e = KestrelError.from(err);
-          out.push({
-            id: entry.name,
-            name: entry.name,
-            licence: 'unknown',
-            provenance: 'unknown',
-            architecture: 'unknown',
-            activation: 'unknown',
-            embeddingSize: 0,
-            source: root.source,
-            problem: { message: e.message, ...(e.file ? { file: e.file } : {}), ...(e.hint ? { hint: e.hint } : {}) },
-          });
-        }
+        out.push({ id: entry.name, dir: join(root.dir, entry.name), source: root.source });
       }
     }
-    return out.sort((a, b) => a.name.localeCompare(b.name));
+    return out;
+  }
+
+  /** The ids list() gives, without reading any pack (list() hashes every pack's files). */
+  ids(): string[] {
+    return this.folders().map((f) => f.id);
+  }
+
+  /** Every pack found, with what is wrong with the ones that cannot be used. An installed pack hides a bundled one of the same id. */
+  list(): ModelPackSummary[] {
+    return this.folders().map(summaryOf).sort((a, b) => a.name.localeCompare(b.name));
   }
 
   /** The active pack's manifest (names, vocabulary of the starter pack), or undefined. */
@@ -98,10 +119,17 @@ export class ModelLibrary {
     const located = this.active === null ? undefined : this.locate(this.active);
     if (!located) return undefined;
     try {
-      return readModelPack(located.dir).manifest;
+      return this.manifestOf(located.dir);
     } catch {
       return undefined;
     }
+  }
+
+  /** The manifest of the pack in `dir`, read and checked once per activation. */
+  manifestOf(dir: string): ModelPackManifest {
+    const root = resolve(dir);
+    if (this.checked?.dir !== root) this.checked = { dir: root, manifest: readModelPack(root).manifest };
+    return this.checked.manifest;
   }
 
   status(): ModelsStatus {
@@ -141,6 +169,7 @@ export class ModelLibrary {
     this.runtime = undefined;
     this.active = id;
     this.runtimeStatus = null;
+    this.checked = undefined;
     await previous?.close();
     if (located) this.load(located.dir, generation);
     this.emit();

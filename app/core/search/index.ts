@@ -7,7 +7,7 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import sharp from 'sharp';
-import { join, sep } from 'node:path';
+import { basename, dirname, join, sep } from 'node:path';
 import { KestrelError, type SearchHit, type SearchResult } from '../../contract/index.js';
 import type { Catalog, SceneRecord } from '../catalog/index.js';
 import { isIndexMeta, liveSlots, modelKey, storeDirOf, type IndexMeta } from '../jobs/index.js';
@@ -284,14 +284,17 @@ export class SearchService {
       // Calibration: this query's similarity to a fixed sample of the archive's live chips.
       const dim = h.store.dim;
       const adaptedRows = adapter ? await this.adaptedVectors(h, adapter) : undefined;
-      const sampleVectors = adaptedRows ? Float32Array.from(Array.from(h.sample.rows).flatMap((r) => Array.from(adaptedRows.subarray(r * dim, (r + 1) * dim)))) : h.sample.vectors;
+      // Through an adapter, a sampled row is read in place among the adapted rows, by its row number.
+      const sampleVectors = adaptedRows ?? h.sample.vectors;
       let sum = 0;
       let sq = 0;
       let m = 0;
       for (let i = 0; i < h.sample.rows.length; i++) {
-        if (!live.has(h.slotOf[h.sample.rows[i]!]!)) continue;
+        const row = h.sample.rows[i]!;
+        if (!live.has(h.slotOf[row]!)) continue;
+        const at = (adaptedRows ? row : i) * dim;
         let dot = 0;
-        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[i * dim + d]!;
+        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[at + d]!;
         sum += dot;
         sq += dot * dot;
         m++;
@@ -464,12 +467,22 @@ export class SearchService {
     return out;
   }
 
+  /**
+   * The model of an archive whose key a chip id carries: a store already opened (a handle's folder
+   * is named by its model) spares the look in the archive's vectors folder at every thumbnail.
+   */
+  private async modelOfKey(archiveId: string, key: string): Promise<string | undefined> {
+    const archiveDir = join(this.dataDir, 'vectors', archiveId);
+    const withKey = (models: string[]): string | undefined => models.find((m) => modelKey(m) === key);
+    const opened = [...this.handles.keys()].filter((dir) => dirname(dir) === archiveDir).map((dir) => basename(dir));
+    return withKey(opened) ?? withKey(await readdir(archiveDir).catch(() => [] as string[]));
+  }
+
   /** Where a chip id points: its scene (live in the catalog) and full-resolution window; undefined if nowhere. */
   async locate(chipId: string): Promise<{ scene: SceneRecord; window: { x: number; y: number; width: number; height: number } } | undefined> {
     const p = parseChipId(chipId);
     if (!p || !this.catalog.archive(p.archiveId)) return undefined;
-    const models = await readdir(join(this.dataDir, 'vectors', p.archiveId)).catch(() => [] as string[]);
-    const modelId = models.find((m) => modelKey(m) === p.key);
+    const modelId = await this.modelOfKey(p.archiveId, p.key);
     if (!modelId) return undefined;
     const h = await this.handle(p.archiveId, modelId);
     if (!h || p.row >= h.slotOf.length) return undefined;

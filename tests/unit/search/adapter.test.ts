@@ -1,7 +1,8 @@
 /**
  * search.query through the active adapter: the query goes through the adapter's text side and every
- * chip through its image side, checked against an independent computation from the stored base
- * vectors; no adapter (or one tuned on another model) leaves search on the base model.
+ * chip (the calibration sample too) through its image side, checked against an independent
+ * computation from the stored base vectors; no adapter (or one tuned on another model) leaves search
+ * on the base model.
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -89,5 +90,25 @@ describe.skipIf(!HAVE_DATA)('search with an adapter', { timeout: 90_000 }, () =>
     const plain = await client.call('search.query', { text, topK: 1000 });
     expect(plain.adapter).toBeNull();
     for (const h of plain.hits) expect(h.similarity).toBeCloseTo(dot(q!, (await engine.search.chip(h.chipId, 'tiny')).vector), 3);
+  });
+
+  it("calibrates an adapted query on the adapted vectors of the archive's sampled chips", async () => {
+    const text = 'a road between fields';
+    const m = await engine.activeModel();
+    const [q] = await m.runtime.embedTexts([text]);
+    const qa = Float32Array.from(await applyAdapter(params, config, 'text', q!, 1, tsMatMul));
+    await client.call('adapters.activate', { id: 'adrandom' });
+    const { calibration } = await client.call('search.query', { text, topK: 5 });
+    await client.call('adapters.activate', { id: null });
+    // Fewer chips than the calibration sample: every live chip is in it.
+    const { archiveId, mean, std, sample } = calibration[0]!;
+    const rows = (await engine.search.chipRows(archiveId, 'tiny')).map((r) => r.row);
+    const sims: number[] = [];
+    for (const base of await engine.search.rowVectors(archiveId, 'tiny', rows)) sims.push(dot(qa, Float32Array.from(await applyAdapter(params, config, 'image', base!, 1, tsMatMul))));
+    const expectedMean = sims.reduce((a, b) => a + b, 0) / sims.length;
+    const expectedStd = Math.sqrt(sims.reduce((a, b) => a + (b - expectedMean) ** 2, 0) / (sims.length - 1));
+    expect(sample).toBe(rows.length);
+    expect(mean).toBeCloseTo(expectedMean, 5);
+    expect(std).toBeCloseTo(expectedStd, 4);
   });
 });
