@@ -691,12 +691,12 @@ describe('the app in Chromium, served by `kestrel start` without a desktop', () 
     const bar = page.getByRole('progressbar', { name: 'Scanning big survey' });
     await bar.waitFor({ timeout: 30_000 });
     await expect.poll(async () => page.locator('.adding').innerText().catch(() => ''), { timeout: 30_000 }).toMatch(/reading \d+\/600 files/);
-    await page.screenshot({ path: join(artifacts, 'panel-archives-scan.png') });
-    await audit('panel-archives-scan');
-    // Paused, the count stands still; resumed, it moves on.
+    // Paused at once (the shot and the audit take a while, and the 600 files must not be through by then); paused, the count stands still.
     await page.getByRole('button', { name: 'Pause scan of big survey' }).click();
     const adding = page.locator('.adding');
     await expect.poll(() => adding.innerText(), { timeout: 10_000 }).toMatch(/paused · reading \d+\/600 files/);
+    await page.screenshot({ path: join(artifacts, 'panel-archives-scan.png') });
+    await audit('panel-archives-scan');
     const readCount = async (): Promise<number> => Number((await adding.innerText()).match(/reading (\d+)\/600/)![1]);
     const pausedAt = await readCount();
     await page.waitForTimeout(1_000);
