@@ -225,3 +225,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 export { isLoopback };
+export { readStatic, type StaticFile } from './static.js';

@@ -15,7 +15,7 @@ import type { Worker } from 'node:worker_threads';
 import { KestrelError, type IndexStatus } from '../../contract/index.js';
 import type { Catalog, SceneRecord } from '../catalog/index.js';
 import type { PreprocessSpec } from '../model/index.js';
-import { startWorker } from '../platform/workers.js';
+import { startWorker } from '../platform/index.js';
 import { EXACT_THRESHOLD, StoreLock, VectorStore, type ChipRow } from '../vectors/index.js';
 import type { FromProducer, ProducerScene, ToProducer } from './chip-producer.js';
 

@@ -9,7 +9,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { loadOrt } from '../model/session.js';
+import { loadOrt } from '../model/index.js';
 import { applyAdapter, PARAM_NAMES, paramShapes, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
 import { harmaLoss, type LossOptions } from './losses.js';
 import { createOrtMatMul, f32, ortSessionOptions, tsMatMul, type Arr, type MatMul } from './matmul.js';

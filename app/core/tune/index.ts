@@ -23,4 +23,5 @@ export {
   type TuningResult,
 } from './train.js';
 export { runTuningInWorker, serveTuning, type TuneWorkerMessage, type TuneWorkerRequest } from './worker.js';
+export { evaluateCaptions, type CaptionEvaluation } from './evaluate.js';
 export { AdapterRegistry, newAdapterId, type RegisteredAdapter } from './registry.js';

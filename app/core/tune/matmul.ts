@@ -6,8 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { GraphBuilder } from '../model/onnx-graph.js';
-import { loadOrt } from '../model/session.js';
+import { GraphBuilder, loadOrt } from '../model/index.js';
 
 export type Arr = Float32Array | Float64Array;
 

@@ -6,7 +6,7 @@
  * ONNX Runtime's threaded, vectorised kernels doing the element-wise work too. A second graph runs
  * one tower's adapter forward (validation, re-scoring). The AdamW update stays in TypeScript.
  */
-import { GraphBuilder } from '../model/onnx-graph.js';
+import { GraphBuilder } from '../model/index.js';
 import { paramShapes, PARAM_NAMES, type AdapterConfig, type ParamName, type Tower } from './adapter.js';
 import type { LossOptions } from './losses.js';
 
