@@ -105,7 +105,7 @@ export async function createOrtMatMul(threads = availableParallelism()): Promise
       const g = new GraphBuilder(`gemm_${ta}${tb}`);
       g.input('A', 'float32', ta ? ['k', 'm'] : ['m', 'k']);
       g.input('B', 'float32', tb ? ['n', 'k'] : ['k', 'n']);
-      g.op('Gemm', ['A', 'B'], { transA: ta, transB: tb }, 1, 'C');
+      g.op('Gemm', ['A', 'B'], { transA: ta, transB: tb }, { name: 'C' });
       g.output('C', 'float32', ['m', 'n']);
       const session = await ort.InferenceSession.create(g.encode(), ortSessionOptions(threads));
       sessions.set(`${ta}${tb}`, session);
