@@ -15,18 +15,27 @@ export function alloc(like: Arr, n: number): Arr {
   return like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
+/**
+ * The shape of a product C (m×n) = op(A) · op(B), row-major, as BLAS names it: op(A) is m×k (A is
+ * stored m×k, or k×m when `ta`); op(B) is k×n (B is stored k×n, or n×k when `tb`).
+ */
+export interface MatShape {
+  m: number;
+  k: number;
+  n: number;
+  ta?: boolean;
+  tb?: boolean;
+}
+
 export interface MatMul {
   readonly name: string;
-  /**
-   * C (m×n) = op(A) · op(B), row-major. op(A) is m×k: A is stored m×k, or k×m when `ta`.
-   * op(B) is k×n: B is stored k×n, or n×k when `tb`.
-   */
-  mm(a: Arr, b: Arr, m: number, k: number, n: number, ta?: boolean, tb?: boolean): Promise<Arr>;
+  /** C (m×n) = op(A) · op(B), row-major (see MatShape). */
+  mm(a: Arr, b: Arr, shape: MatShape): Promise<Arr>;
   close(): Promise<void>;
 }
 
 /** The plain loop (cache-friendly orders, no blocking): float32 or float64 as the inputs are. */
-export function matmulSync(a: Arr, b: Arr, m: number, k: number, n: number, ta = false, tb = false): Arr {
+export function matmulSync(a: Arr, b: Arr, { m, k, n, ta = false, tb = false }: MatShape): Arr {
   const c = alloc(a, m * n);
   if (!ta && !tb) {
     for (let i = 0; i < m; i++) {
@@ -73,7 +82,7 @@ export function matmulSync(a: Arr, b: Arr, m: number, k: number, n: number, ta =
 
 export const tsMatMul: MatMul = {
   name: 'typescript',
-  mm: (a, b, m, k, n, ta = false, tb = false) => Promise.resolve(matmulSync(a, b, m, k, n, ta, tb)),
+  mm: (a, b, shape) => Promise.resolve(matmulSync(a, b, shape)),
   close: () => Promise.resolve(),
 };
 
@@ -113,7 +122,7 @@ export async function createOrtMatMul(threads = availableParallelism()): Promise
   }
   return {
     name: 'onnxruntime',
-    async mm(a, b, m, k, n, ta = false, tb = false) {
+    async mm(a, b, { m, k, n, ta = false, tb = false }) {
       const session = sessions.get(`${ta ? 1 : 0}${tb ? 1 : 0}`)!;
       const A = new ort.Tensor('float32', f32(a), ta ? [k, m] : [m, k]);
       const B = new ort.Tensor('float32', f32(b), tb ? [n, k] : [k, n]);
