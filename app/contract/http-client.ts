@@ -32,12 +32,62 @@ export interface HttpClient extends KestrelClient {
   close(): void;
 }
 
+/** Where calls go: the server's origin, the fetch to use and the headers every call carries. */
+interface Endpoint {
+  base: string;
+  doFetch: typeof fetch;
+  headers: Record<string, string>;
+}
+
+/** One call: POST /api/<method> with the input as JSON; the engine's error comes back as a KestrelError. */
+async function post({ base, doFetch, headers }: Endpoint, method: string, input: unknown): Promise<unknown> {
+  let response: Response;
+  try {
+    response = await doFetch(`${base}/api/${method}`, {
+      method: 'POST',
+      headers,
+      credentials: 'same-origin',
+      body: JSON.stringify(input ?? {}),
+    });
+  } catch (err) {
+    throw new KestrelError({
+      code: 'unavailable',
+      message: `Cannot reach the Kestrel engine at ${base}: ${(err as Error).message}`,
+      hint: 'Is `kestrel serve` still running?',
+    });
+  }
+  const text = await response.text();
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (!response.ok) {
+    const data = (body as { error?: unknown } | undefined)?.error;
+    if (isErrorData(data)) throw new KestrelError(data);
+    throw new KestrelError({
+      code: response.status === 401 ? 'unauthorized' : 'internal',
+      message: `The engine answered ${response.status} ${response.statusText} to ${method}.`,
+    });
+  }
+  return body;
+}
+
+/** The global WebSocket (browsers; Node 22+). */
+const globalSocket: SocketFactory = (url) => {
+  const Ctor = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
+  if (!Ctor) throw new Error('No WebSocket implementation available; pass options.socket.');
+  return new Ctor(url);
+};
+
 /** The HTTP + WebSocket transport: POST /api/<method> for calls, one socket at /events for events. */
 export function createHttpClient(options: HttpClientOptions): HttpClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const doFetch = options.fetch ?? globalThis.fetch.bind(globalThis);
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
+  const endpoint: Endpoint = { base, doFetch, headers };
 
   const listeners = new Map<EventName, Set<(payload: unknown) => void>>();
   let socket: SocketLike | undefined;
@@ -47,13 +97,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   let markOpen: () => void = () => {};
   let opened = new Promise<void>((resolve) => (markOpen = resolve));
 
-  const makeSocket: SocketFactory =
-    options.socket ??
-    ((url) => {
-      const Ctor = (globalThis as { WebSocket?: new (url: string) => SocketLike }).WebSocket;
-      if (!Ctor) throw new Error('No WebSocket implementation available; pass options.socket.');
-      return new Ctor(url);
-    });
+  const makeSocket: SocketFactory = options.socket ?? globalSocket;
 
   function connect(): void {
     if (closed || socket) return;
@@ -90,39 +134,7 @@ export function createHttpClient(options: HttpClientOptions): HttpClient {
   const totalListeners = (): number => [...listeners.values()].reduce((n, set) => n + set.size, 0);
 
   return {
-    async call(method, input) {
-      let response: Response;
-      try {
-        response = await doFetch(`${base}/api/${method}`, {
-          method: 'POST',
-          headers,
-          credentials: 'same-origin',
-          body: JSON.stringify(input ?? {}),
-        });
-      } catch (err) {
-        throw new KestrelError({
-          code: 'unavailable',
-          message: `Cannot reach the Kestrel engine at ${base}: ${(err as Error).message}`,
-          hint: 'Is `kestrel serve` still running?',
-        });
-      }
-      const text = await response.text();
-      let body: unknown;
-      try {
-        body = text ? JSON.parse(text) : undefined;
-      } catch {
-        body = undefined;
-      }
-      if (!response.ok) {
-        const data = (body as { error?: unknown } | undefined)?.error;
-        if (isErrorData(data)) throw new KestrelError(data);
-        throw new KestrelError({
-          code: response.status === 401 ? 'unauthorized' : 'internal',
-          message: `The engine answered ${response.status} ${response.statusText} to ${method}.`,
-        });
-      }
-      return body as never;
-    },
+    call: (method, input) => post(endpoint, method, input) as never,
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));

@@ -311,7 +311,7 @@ export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
           const id = newAdapterId();
           // The record keeps the tuning choices; the thread count is this machine's, not one of them.
           const { threads: _threads, ...used } = options;
-          const record = adapterRecord(id, { name: m.id }, data, used, result);
+          const record = adapterRecord({ id, baseModel: { name: m.id }, data, options: used, result });
           await registry.save({ ...record, archiveId, images, captions }, serializeAdapter(result.config, result.params));
           Object.assign(status, { state: 'done', adapterId: id, bestMR: result.best.mR });
         })
@@ -361,7 +361,7 @@ export function captionTuning(deps: CaptionTuningDeps): CaptionTuning {
       const rec = id ? registry.record(id) : undefined;
       if (!rec || rec.baseModel.name !== modelId || rec.config.dim !== dim) return undefined;
       const { config, params } = await registry.weights(rec.id);
-      const through = async (tower: 'text' | 'image', x: Float32Array, rows: number): Promise<Float32Array> => Float32Array.from(await applyAdapter(params, config, tower, x, rows, tsMatMul));
+      const through = async (tower: 'text' | 'image', x: Float32Array, rows: number): Promise<Float32Array> => Float32Array.from(await applyAdapter({ params, config, mm: tsMatMul }, tower, x, rows));
       return { text: (q) => through('text', q, 1), image: { id: rec.id, apply: (x, rows) => through('image', x, rows) } };
     },
     async cancel(archiveId) {

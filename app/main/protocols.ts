@@ -4,7 +4,7 @@
  * can name a file; basemap:// takes three numbers (the basemap itself is chosen in the settings).
  */
 import { CSP } from '../server/index.js';
-import { readStatic } from '../server/static.js';
+import { readStatic } from '../server/index.js';
 import type { Asset } from '../core/index.js';
 
 export interface AssetSource {

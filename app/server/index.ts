@@ -69,7 +69,15 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-function send(res: ServerResponse, status: number, body: string | Uint8Array, type: string, extra: Record<string, string> = {}): void {
+/** One response: status, body and content type, plus any extra headers. */
+interface Reply {
+  status: number;
+  body: string | Uint8Array;
+  type: string;
+  extra?: Record<string, string>;
+}
+
+function send(res: ServerResponse, { status, body, type, extra = {} }: Reply): void {
   res.writeHead(status, {
     'content-type': type,
     'content-length': Buffer.byteLength(body),
@@ -81,8 +89,11 @@ function send(res: ServerResponse, status: number, body: string | Uint8Array, ty
   res.end(body);
 }
 
+/** A plain-text reply (errors outside the API, 404s). */
+const text = (status: number, body: string, type = 'text/plain'): Reply => ({ status, body, type });
+
 function sendError(res: ServerResponse, err: KestrelError): void {
-  send(res, STATUS[err.code], JSON.stringify({ error: err.toJSON() }), 'application/json; charset=utf-8');
+  send(res, { status: STATUS[err.code], body: JSON.stringify({ error: err.toJSON() }), type: 'application/json; charset=utf-8' });
 }
 
 const UNAUTHORIZED = new KestrelError({
@@ -107,81 +118,89 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-/**
- * The contract over HTTP + WebSocket: POST /api/<method>, events on one socket at /events, the
- * renderer at /. Every request and socket must carry the per-start token; anything else gets 401.
- */
-export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const host = options.host ?? '127.0.0.1';
-  const token = options.token ?? newToken();
-  const { target, staticDir } = options;
-  let port = 0;
+/** What a request is checked and answered against; `port` is known once the server listens. */
+interface ServerContext {
+  options: ServerOptions;
+  host: string;
+  token: string;
+  port: number;
+}
 
-  const server = createServer((req, res) => {
-    handle(req, res).catch((err: unknown) => {
-      if (!res.headersSent) sendError(res, KestrelError.from(err));
-      else res.destroy();
-    });
-  });
+const CACHED = { 'cache-control': 'private, max-age=3600' };
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    if (!hostAllowed(req, host)) return sendError(res, UNAUTHORIZED);
-    const via = authenticate(req, url, token, port);
-    if (!via) {
-      if (url.pathname.startsWith('/api/')) return sendError(res, UNAUTHORIZED);
-      return send(res, 401, `Kestrel: ${UNAUTHORIZED.message} ${UNAUTHORIZED.hint}\n`, 'text/plain; charset=utf-8');
-    }
-
-    if (url.pathname.startsWith('/api/')) {
-      if (req.method !== 'POST') {
-        return sendError(res, new KestrelError({ code: 'invalid_input', message: 'API methods are called with POST.' }));
-      }
-      const method = decodeURIComponent(url.pathname.slice('/api/'.length));
-      const input = await readBody(req);
-      try {
-        const output = await dispatch(target.handlers, method, input);
-        return send(res, 200, JSON.stringify(output ?? null), 'application/json; charset=utf-8');
-      } catch (err) {
-        return sendError(res, KestrelError.from(err));
-      }
-    }
-
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'Method not allowed\n', 'text/plain');
-    const tile = /^\/tiles\/([A-Za-z0-9_-]{1,128})\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(?:\.\w+)?$/.exec(url.pathname);
-    const thumb = /^\/thumbs\/([a-z0-9_-]{1,128})$/.exec(url.pathname);
-    const base = /^\/basemap\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})$/.exec(url.pathname);
-    if (base && options.basemap) {
-      const out = await options.basemap(Number(base[1]), Number(base[2]), Number(base[3]));
-      if (!out) return send(res, 404, 'No basemap tile here\n', 'text/plain');
-      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
-    }
-    if (thumb && options.thumbs) {
-      const out = await options.thumbs(thumb[1]!);
-      if (!out) return send(res, 404, 'No such chip\n', 'text/plain');
-      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
-    }
-    if (tile && options.tiles) {
-      const [, sceneId, z, x, y] = tile as unknown as [string, string, string, string, string];
-      const out = await options.tiles(sceneId, Number(z), Number(x), Number(y));
-      if (!out) return send(res, 404, 'No such tile\n', 'text/plain');
-      return send(res, 200, out.body, out.type, { 'cache-control': 'private, max-age=3600' });
-    }
-    if (!staticDir) return send(res, 404, 'Not found\n', 'text/plain');
-    const file = await readStatic(staticDir, url.pathname);
-    if (!file) return send(res, 404, 'Not found\n', 'text/plain');
-    const extra: Record<string, string> = { 'content-security-policy': CSP };
-    // Opened with ?token=: remember it for this origin's assets, API calls and socket, for this
-    // browser session only, never readable by scripts, never sent by other sites.
-    if (via === 'query') extra['set-cookie'] = `${cookieName(port)}=${token}; Path=/; HttpOnly; SameSite=Strict`;
-    return send(res, 200, file.body, file.type, extra);
+/** POST /api/<method>: the contract's dispatcher, JSON in and out. */
+async function handleApi(ctx: ServerContext, req: IncomingMessage, url: URL, res: ServerResponse): Promise<void> {
+  if (req.method !== 'POST') {
+    return sendError(res, new KestrelError({ code: 'invalid_input', message: 'API methods are called with POST.' }));
   }
+  const method = decodeURIComponent(url.pathname.slice('/api/'.length));
+  const input = await readBody(req);
+  try {
+    const output = await dispatch(ctx.options.target.handlers, method, input);
+    return send(res, { status: 200, body: JSON.stringify(output ?? null), type: 'application/json; charset=utf-8' });
+  } catch (err) {
+    return sendError(res, KestrelError.from(err));
+  }
+}
 
+/** Basemap tiles, chip thumbnails and scene tiles; undefined when the path is none of them. */
+async function mediaReply(options: ServerOptions, pathname: string): Promise<Reply | undefined> {
+  const tile = /^\/tiles\/([A-Za-z0-9_-]{1,128})\/(\d{1,2})\/(\d{1,8})\/(\d{1,8})(?:\.\w+)?$/.exec(pathname);
+  const thumb = /^\/thumbs\/([a-z0-9_-]{1,128})$/.exec(pathname);
+  const base = /^\/basemap\/(\d{1,2})\/(\d{1,10})\/(\d{1,10})$/.exec(pathname);
+  if (base && options.basemap) {
+    const out = await options.basemap(Number(base[1]), Number(base[2]), Number(base[3]));
+    if (!out) return text(404, 'No basemap tile here\n');
+    return { status: 200, body: out.body, type: out.type, extra: CACHED };
+  }
+  if (thumb && options.thumbs) {
+    const out = await options.thumbs(thumb[1]!);
+    if (!out) return text(404, 'No such chip\n');
+    return { status: 200, body: out.body, type: out.type, extra: CACHED };
+  }
+  if (tile && options.tiles) {
+    const [, sceneId, z, x, y] = tile as unknown as [string, string, string, string, string];
+    const out = await options.tiles(sceneId, Number(z), Number(x), Number(y));
+    if (!out) return text(404, 'No such tile\n');
+    return { status: 200, body: out.body, type: out.type, extra: CACHED };
+  }
+  return undefined;
+}
+
+/** The renderer's files, with the CSP; a first visit with ?token= also sets the session cookie. */
+async function staticReply(ctx: ServerContext, pathname: string, via: string): Promise<Reply> {
+  const { staticDir } = ctx.options;
+  if (!staticDir) return text(404, 'Not found\n');
+  const file = await readStatic(staticDir, pathname);
+  if (!file) return text(404, 'Not found\n');
+  const extra: Record<string, string> = { 'content-security-policy': CSP };
+  // Opened with ?token=: remember it for this origin's assets, API calls and socket, for this
+  // browser session only, never readable by scripts, never sent by other sites.
+  if (via === 'query') extra['set-cookie'] = `${cookieName(ctx.port)}=${ctx.token}; Path=/; HttpOnly; SameSite=Strict`;
+  return { status: 200, body: file.body, type: file.type, extra };
+}
+
+async function handle(ctx: ServerContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
+  if (!hostAllowed(req, ctx.host)) return sendError(res, UNAUTHORIZED);
+  const via = authenticate(req, url, ctx.token, ctx.port);
+  if (!via) {
+    if (url.pathname.startsWith('/api/')) return sendError(res, UNAUTHORIZED);
+    return send(res, text(401, `Kestrel: ${UNAUTHORIZED.message} ${UNAUTHORIZED.hint}\n`, 'text/plain; charset=utf-8'));
+  }
+  if (url.pathname.startsWith('/api/')) return handleApi(ctx, req, url, res);
+  if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, text(405, 'Method not allowed\n'));
+  const media = await mediaReply(ctx.options, url.pathname);
+  return send(res, media ?? (await staticReply(ctx, url.pathname, via)));
+}
+
+/** The event socket at /events (token checked on upgrade): every engine event goes out to each socket. */
+function serveEvents(ctx: ServerContext, server: ReturnType<typeof createServer>): { stop(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   const sockets = new Set<WebSocket>();
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', `http://${req.headers.host ?? 'localhost'}`);
-    if (url.pathname !== '/events' || !hostAllowed(req, host) || !authenticate(req, url, token, port)) {
+    if (url.pathname !== '/events' || !hostAllowed(req, ctx.host) || !authenticate(req, url, ctx.token, ctx.port)) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -192,10 +211,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       ws.on('message', () => {});
     });
   });
-  const stopForwarding = target.events.onAny((event, payload) => {
+  const stopForwarding = ctx.options.target.events.onAny((event, payload) => {
     const message = JSON.stringify({ event, payload });
     for (const ws of sockets) if (ws.readyState === ws.OPEN) ws.send(message);
   });
+  return {
+    stop() {
+      stopForwarding();
+      for (const ws of sockets) ws.terminate();
+      wss.close();
+    },
+  };
+}
+
+/**
+ * The contract over HTTP + WebSocket: POST /api/<method>, events on one socket at /events, the
+ * renderer at /. Every request and socket must carry the per-start token; anything else gets 401.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const ctx: ServerContext = { options, host: options.host ?? '127.0.0.1', token: options.token ?? newToken(), port: 0 };
+  const { host, token } = ctx;
+
+  const server = createServer((req, res) => {
+    handle(ctx, req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendError(res, KestrelError.from(err));
+      else res.destroy();
+    });
+  });
+  const events = serveEvents(ctx, server);
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -204,7 +247,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       resolve();
     });
   });
-  port = (server.address() as AddressInfo).port;
+  const port = (ctx.port = (server.address() as AddressInfo).port);
   const shownHost = host.includes(':') ? `[${host}]` : host;
   const origin = `http://${shownHost}:${port}`;
 
@@ -215,9 +258,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     port,
     host,
     async close() {
-      stopForwarding();
-      for (const ws of sockets) ws.terminate();
-      wss.close();
+      events.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -225,3 +266,4 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 }
 
 export { isLoopback };
+export { readStatic, type StaticFile } from './static.js';

@@ -8,7 +8,7 @@ import { dispatch, KestrelError } from '../contract/index.js';
 import { openEngine, resolveDataDir, type Engine } from '../core/index.js';
 import type { FromEngine, InferenceToEngine, ToEngine } from '../core/host-protocol.js';
 import type { FromInference, InferenceChild, ToInference } from '../core/model/index.js';
-import { parentPort, type ParentPort } from '../core/platform/parent-port.js';
+import { parentPort, type ParentPort } from '../core/platform/index.js';
 
 /** Inference workers living in the parent's care, seen from the engine as ordinary children. */
 class InferenceRelay {

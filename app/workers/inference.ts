@@ -1,4 +1,4 @@
 /** The inference worker process: ONNX Runtime sessions for one model pack (see app/core/model/worker.ts). */
-import { serveInference } from '../core/model/worker.js';
+import { serveInference } from '../core/model/index.js';
 
 serveInference();

@@ -44,6 +44,36 @@ function zoom(value: string | number | undefined | null): number | undefined {
   return typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 30 ? n : undefined;
 }
 
+/** The tiles' image format: the metadata's, or else the first tile's (which also proves there is one). */
+function tileFormat(db: Database, file: string, metadata: Map<string, string>): TileFormat {
+  const declared = metadata.get('format')?.toLowerCase();
+  if (declared === 'pbf' || declared === 'mvt') throw problem(file, `${basename(file)} holds vector tiles; Kestrel shows raster basemaps only (PNG, JPEG, WebP).`, 'invalid_input');
+  // One tile tells the format when the metadata does not (and proves there is at least one).
+  let first: { tile_data: unknown } | null;
+  try {
+    first = db.get('SELECT tile_data FROM tiles LIMIT 1') as typeof first;
+  } catch (err) {
+    throw problem(file, `The tiles of ${basename(file)} cannot be read (${(err as Error).message}).`);
+  }
+  if (!first) throw problem(file, `${basename(file)} contains no tiles.`, 'invalid_input');
+  const format = (declared ? FORMATS[declared] : undefined) ?? (first.tile_data instanceof Uint8Array ? sniffFormat(first.tile_data) : undefined);
+  if (!format) throw problem(file, `The tiles of ${basename(file)} are not PNG, JPEG or WebP images${declared ? ` (format "${declared}")` : ''}.`, 'invalid_input');
+  return format;
+}
+
+/** The zoom levels: the metadata's, or else those the tiles table holds. */
+function zoomRange(db: Database, file: string, metadata: Map<string, string>): { minZoom: number; maxZoom: number } {
+  let minZoom = zoom(metadata.get('minzoom'));
+  let maxZoom = zoom(metadata.get('maxzoom'));
+  if (minZoom === undefined || maxZoom === undefined) {
+    const range = db.get('SELECT MIN(zoom_level) AS lo, MAX(zoom_level) AS hi FROM tiles') as { lo: number | null; hi: number | null } | null;
+    minZoom ??= zoom(range?.lo);
+    maxZoom ??= zoom(range?.hi);
+  }
+  if (minZoom === undefined || maxZoom === undefined || minZoom > maxZoom) throw problem(file, `${basename(file)} has no valid zoom levels.`);
+  return { minZoom, maxZoom };
+}
+
 export async function openMbtiles(file: string): Promise<BasemapSource> {
   let info;
   try {
@@ -81,27 +111,8 @@ export async function openMbtiles(file: string): Promise<BasemapSource> {
       throw problem(file, `The tiles or metadata of ${basename(file)} cannot be read (${(err as Error).message}).`);
     }
 
-    const declared = metadata.get('format')?.toLowerCase();
-    if (declared === 'pbf' || declared === 'mvt') throw problem(file, `${basename(file)} holds vector tiles; Kestrel shows raster basemaps only (PNG, JPEG, WebP).`, 'invalid_input');
-    // One tile tells the format when the metadata does not (and proves there is at least one).
-    let first: { tile_data: unknown } | null;
-    try {
-      first = db.get('SELECT tile_data FROM tiles LIMIT 1') as typeof first;
-    } catch (err) {
-      throw problem(file, `The tiles of ${basename(file)} cannot be read (${(err as Error).message}).`);
-    }
-    if (!first) throw problem(file, `${basename(file)} contains no tiles.`, 'invalid_input');
-    const format = (declared ? FORMATS[declared] : undefined) ?? (first.tile_data instanceof Uint8Array ? sniffFormat(first.tile_data) : undefined);
-    if (!format) throw problem(file, `The tiles of ${basename(file)} are not PNG, JPEG or WebP images${declared ? ` (format "${declared}")` : ''}.`, 'invalid_input');
-
-    let minZoom = zoom(metadata.get('minzoom'));
-    let maxZoom = zoom(metadata.get('maxzoom'));
-    if (minZoom === undefined || maxZoom === undefined) {
-      const range = db.get('SELECT MIN(zoom_level) AS lo, MAX(zoom_level) AS hi FROM tiles') as { lo: number | null; hi: number | null } | null;
-      minZoom ??= zoom(range?.lo);
-      maxZoom ??= zoom(range?.hi);
-    }
-    if (minZoom === undefined || maxZoom === undefined || minZoom > maxZoom) throw problem(file, `${basename(file)} has no valid zoom levels.`);
+    const format = tileFormat(db, file, metadata);
+    const { minZoom, maxZoom } = zoomRange(db, file, metadata);
 
     const statement = select;
     const source: BasemapSource = {

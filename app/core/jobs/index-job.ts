@@ -15,7 +15,7 @@ import type { Worker } from 'node:worker_threads';
 import { KestrelError, type IndexStatus } from '../../contract/index.js';
 import type { Catalog, SceneRecord } from '../catalog/index.js';
 import type { PreprocessSpec } from '../model/index.js';
-import { startWorker } from '../platform/workers.js';
+import { startWorker } from '../platform/index.js';
 import { EXACT_THRESHOLD, StoreLock, VectorStore, type ChipRow } from '../vectors/index.js';
 import type { FromProducer, ProducerScene, ToProducer } from './chip-producer.js';
 
@@ -104,6 +104,82 @@ export function idleStatus(archiveId: string, model: string): IndexStatus {
     rows: 0,
     problems: [],
     error: null,
+  };
+}
+
+type Todo = ProducerScene & { scene: SceneRecord };
+
+/** One run over the scenes to do: the counters behind progress and the commit clock. */
+interface Run {
+  store: VectorStore;
+  meta: IndexMeta;
+  todo: Todo[];
+  bySlot: Map<number, Todo>;
+  totalPx: number;
+  t0: number;
+  chipsThisRun: number;
+  pxDone: number;
+  lastCommit: number;
+  commitEvery: number;
+  current: SceneRecord | undefined;
+}
+
+const pixelsOf = (s: SceneRecord): number => (s.summary ? s.summary.width * s.summary.height : 1);
+
+/**
+ * Reconciles the store with the catalog: removed or changed files lose their rows (tombstoned),
+ * new and changed ones get a slot, partial ones resume at their cursor.
+ */
+function reconcile(meta: IndexMeta, scenes: SceneRecord[]): { todo: Todo[]; ok: SceneRecord[]; changed: boolean } {
+  const live = liveSlots(meta, scenes);
+  const liveIds = new Set([...live.values()].map((s) => s.id));
+  let changed = false;
+  meta.slots.forEach((slot, i) => {
+    if ((slot.state === 'complete' || slot.state === 'partial') && !live.has(i)) {
+      slot.state = 'removed';
+      changed = true;
+    }
+  });
+  const todo: Todo[] = [];
+  const ok = scenes.filter((s) => s.status === 'ok');
+  const slotOfScene = new Map([...live.entries()].map(([i, s]) => [s.id, i]));
+  for (const scene of ok) {
+    if (liveIds.has(scene.id)) {
+      const i = slotOfScene.get(scene.id)!;
+      const slot = meta.slots[i]!;
+      if (slot.state === 'partial') todo.push({ slot: i, file: scene.path, from: slot.next, scene });
+      continue;
+    }
+    meta.slots.push({ sceneId: scene.id, hash: scene.fingerprint.hash, state: 'partial', next: 0, planned: null, rows: 0 });
+    todo.push({ slot: meta.slots.length - 1, file: scene.path, from: 0, scene });
+    changed = true;
+  }
+  return { todo, ok, changed };
+}
+
+/** The chip worker with its messages queued: `next` waits for the next one, or throws the worker's error. */
+function startChipFeed(start: ToProducer, depth: number): { worker: Worker; next(): Promise<FromProducer> } {
+  const queue: FromProducer[] = [];
+  let wake: (() => void) | undefined;
+  let workerError: Error | undefined;
+  const worker = startWorker('chips');
+  worker.on('message', (m: FromProducer) => {
+    queue.push(m);
+    wake?.();
+  });
+  worker.on('error', (err) => {
+    workerError = err;
+    wake?.();
+  });
+  worker.postMessage(start);
+  worker.postMessage({ type: 'credit', n: depth } satisfies ToProducer);
+  return {
+    worker,
+    async next() {
+      while (queue.length === 0 && !workerError) await new Promise<void>((r) => (wake = r));
+      if (workerError) throw new KestrelError({ code: 'internal', message: `The chip worker failed: ${workerError.message}` });
+      return queue.shift()!;
+    },
   };
 }
 
@@ -212,37 +288,10 @@ export class IndexJob {
 
   private async index(store: VectorStore, meta: IndexMeta, scenes: SceneRecord[]): Promise<void> {
     const o = this.o;
-    const chipSize = meta.chipSize;
-    // Reconcile the store with the catalog: removed or changed files lose their rows (tombstoned),
-    // new and changed ones get a slot, partial ones resume at their cursor.
-    const live = liveSlots(meta, scenes);
-    const liveIds = new Set([...live.values()].map((s) => s.id));
-    let changed = false;
-    meta.slots.forEach((slot, i) => {
-      if ((slot.state === 'complete' || slot.state === 'partial') && !live.has(i)) {
-        slot.state = 'removed';
-        changed = true;
-      }
-    });
-    const todo: (ProducerScene & { scene: SceneRecord })[] = [];
-    const ok = scenes.filter((s) => s.status === 'ok');
-    const slotOfScene = new Map([...live.entries()].map(([i, s]) => [s.id, i]));
-    for (const scene of ok) {
-      if (liveIds.has(scene.id)) {
-        const i = slotOfScene.get(scene.id)!;
-        const slot = meta.slots[i]!;
-        if (slot.state === 'partial') todo.push({ slot: i, file: scene.path, from: slot.next, scene });
-        continue;
-      }
-      meta.slots.push({ sceneId: scene.id, hash: scene.fingerprint.hash, state: 'partial', next: 0, planned: null, rows: 0 });
-      todo.push({ slot: meta.slots.length - 1, file: scene.path, from: 0, scene });
-      changed = true;
-    }
+    const { todo, ok, changed } = reconcile(meta, scenes);
     if (changed) await store.commit(meta);
 
     const skipped = scenes.filter((s) => s.status === 'error');
-    const pixelsOf = (s: SceneRecord): number => (s.summary ? s.summary.width * s.summary.height : 1);
-    const totalPx = todo.reduce((a, t) => a + pixelsOf(t.scene), 0);
     this.set({
       scenes: { total: ok.length + skipped.length, done: ok.length - todo.length, failed: skipped.length },
       problems: skipped.map((s) => ({ file: s.path, message: s.error?.message ?? 'unreadable', ...(s.error?.hint ? { hint: s.error.hint } : {}) })),
@@ -250,105 +299,104 @@ export class IndexJob {
     });
     if (todo.length === 0 || this.control !== 'run') return;
 
-    const bySlot = new Map(todo.map((t) => [t.slot, t]));
-    const queue: FromProducer[] = [];
-    let wake: (() => void) | undefined;
-    let workerError: Error | undefined;
-    const worker = startWorker('chips');
-    this.worker = worker;
-    worker.on('message', (m: FromProducer) => {
-      queue.push(m);
-      wake?.();
-    });
-    worker.on('error', (err) => {
-      workerError = err;
-      wake?.();
-    });
-    const depth = o.queueDepth ?? 3;
-    const start: ToProducer = { type: 'start', scenes: todo.map(({ slot, file, from }) => ({ slot, file, from })), chipSize, spec: o.spec, batch: o.batch ?? 32 };
-    worker.postMessage(start);
-    worker.postMessage({ type: 'credit', n: depth } satisfies ToProducer);
-
-    const t0 = Date.now();
-    let chipsThisRun = 0;
-    let pxDone = 0;
-    let lastCommit = Date.now();
-    const commitEvery = o.commitEveryMs ?? 2000;
-    const commit = async (): Promise<void> => {
-      await store.commit(meta);
-      lastCommit = Date.now();
+    const start: ToProducer = { type: 'start', scenes: todo.map(({ slot, file, from }) => ({ slot, file, from })), chipSize: meta.chipSize, spec: o.spec, batch: o.batch ?? 32 };
+    const feed = startChipFeed(start, o.queueDepth ?? 3);
+    this.worker = feed.worker;
+    const now = Date.now();
+    const run: Run = {
+      store,
+      meta,
+      todo,
+      bySlot: new Map(todo.map((t) => [t.slot, t])),
+      totalPx: todo.reduce((a, t) => a + pixelsOf(t.scene), 0),
+      t0: now,
+      chipsThisRun: 0,
+      pxDone: 0,
+      lastCommit: now,
+      commitEvery: o.commitEveryMs ?? 2000,
+      current: undefined,
     };
-    const progress = (force: boolean, current: SceneRecord | undefined): void => {
-      const secs = (Date.now() - t0) / 1000;
-      const rate = secs > 0 ? chipsThisRun / secs : 0;
-      let partialPx = 0;
-      if (current) {
-        const slot = meta.slots[todo.find((t) => t.scene === current)!.slot]!;
-        if (slot.planned) partialPx = (pixelsOf(current) * slot.next) / slot.planned;
-      }
-      const fracDone = totalPx > 0 ? (pxDone + partialPx) / totalPx : 0;
-      const estimatedRemaining = fracDone > 0.02 ? (chipsThisRun / fracDone) * (1 - fracDone) : null;
-      this.set(
-        {
-          chips: { done: store.count + store.pending, estimatedTotal: estimatedRemaining === null ? null : Math.round(store.count + store.pending + estimatedRemaining) },
-          chipsPerSecond: rate,
-          etaSeconds: estimatedRemaining !== null && rate > 0 ? estimatedRemaining / rate : null,
-          currentFile: current?.path ?? null,
-          rows: store.count,
-        },
-        force,
-      );
-    };
-
-    let current: SceneRecord | undefined;
     for (;;) {
       if (this.control !== 'run') break;
-      while (queue.length === 0 && !workerError) await new Promise<void>((r) => (wake = r));
-      if (workerError) throw new KestrelError({ code: 'internal', message: `The chip worker failed: ${workerError.message}` });
-      const m = queue.shift()!;
+      const m = await feed.next();
       if (m.type === 'end') break;
-      const t = m.type === 'chips' || m.type === 'scene' || m.type === 'sceneDone' || m.type === 'sceneError' ? bySlot.get(m.slot) : undefined;
-      const slot = meta.slots[m.slot]!;
-      if (m.type === 'scene') {
-        current = t?.scene;
-        slot.planned = m.planned;
-      } else if (m.type === 'chips') {
-        worker.postMessage({ type: 'credit', n: 1 } satisfies ToProducer);
-        const vectors = await this.embed(m.pixels, m.chips.length);
-        const flat = new Float32Array(m.chips.length * o.dim);
-        vectors.forEach((v, i) => flat.set(v, i * o.dim));
-        const rows: ChipRow[] = m.chips.map((c) => ({ scene: m.slot, level: c.level, x: c.x, y: c.y, width: c.width, height: c.height }));
-        store.append(flat, rows);
-        slot.next = m.next;
-        slot.rows += rows.length;
-        chipsThisRun += rows.length;
-        if (Date.now() - lastCommit >= commitEvery) await commit();
-        progress(false, current);
-      } else if (m.type === 'sceneDone') {
-        slot.state = 'complete';
-        slot.next = slot.planned ?? slot.next;
-        if (t) pxDone += pixelsOf(t.scene);
-        current = undefined;
-        this.state.scenes.done++;
-        if (Date.now() - lastCommit >= commitEvery) await commit();
-        progress(true, undefined);
-      } else if (m.type === 'sceneError') {
-        // Unreadable mid-archive: reported, skipped, never fatal. Rows it already had stay out of search.
-        slot.state = 'failed';
-        slot.error = m.error.message;
-        if (t) {
-          pxDone += pixelsOf(t.scene);
-          await o.catalog.markSceneError(o.archiveId, t.scene.id, { message: m.error.message, ...(m.error.hint ? { hint: m.error.hint } : {}) });
-          this.state.problems.push({ file: t.scene.path, message: m.error.message, ...(m.error.hint ? { hint: m.error.hint } : {}) });
-        }
-        current = undefined;
-        this.state.scenes.failed++;
-        await commit();
-        progress(true, undefined);
-      }
+      await this.take(run, m, feed.worker);
     }
-    await commit();
-    progress(true, undefined);
+    await this.commit(run);
+    this.progress(run, true, undefined);
+  }
+
+  /** One message of the chip worker: a scene opened, a batch of chips, a scene done or unreadable. */
+  private async take(run: Run, m: Exclude<FromProducer, { type: 'end' }>, worker: Worker): Promise<void> {
+    const o = this.o;
+    const t = run.bySlot.get(m.slot);
+    const slot = run.meta.slots[m.slot]!;
+    if (m.type === 'scene') {
+      run.current = t?.scene;
+      slot.planned = m.planned;
+    } else if (m.type === 'chips') {
+      worker.postMessage({ type: 'credit', n: 1 } satisfies ToProducer);
+      const vectors = await this.embed(m.pixels, m.chips.length);
+      const flat = new Float32Array(m.chips.length * o.dim);
+      vectors.forEach((v, i) => flat.set(v, i * o.dim));
+      const rows: ChipRow[] = m.chips.map((c) => ({ scene: m.slot, level: c.level, x: c.x, y: c.y, width: c.width, height: c.height }));
+      run.store.append(flat, rows);
+      slot.next = m.next;
+      slot.rows += rows.length;
+      run.chipsThisRun += rows.length;
+      if (Date.now() - run.lastCommit >= run.commitEvery) await this.commit(run);
+      this.progress(run, false, run.current);
+    } else if (m.type === 'sceneDone') {
+      slot.state = 'complete';
+      slot.next = slot.planned ?? slot.next;
+      if (t) run.pxDone += pixelsOf(t.scene);
+      run.current = undefined;
+      this.state.scenes.done++;
+      if (Date.now() - run.lastCommit >= run.commitEvery) await this.commit(run);
+      this.progress(run, true, undefined);
+    } else {
+      // Unreadable mid-archive: reported, skipped, never fatal. Rows it already had stay out of search.
+      slot.state = 'failed';
+      slot.error = m.error.message;
+      if (t) {
+        run.pxDone += pixelsOf(t.scene);
+        await o.catalog.markSceneError(o.archiveId, t.scene.id, { message: m.error.message, ...(m.error.hint ? { hint: m.error.hint } : {}) });
+        this.state.problems.push({ file: t.scene.path, message: m.error.message, ...(m.error.hint ? { hint: m.error.hint } : {}) });
+      }
+      run.current = undefined;
+      this.state.scenes.failed++;
+      await this.commit(run);
+      this.progress(run, true, undefined);
+    }
+  }
+
+  private async commit(run: Run): Promise<void> {
+    await run.store.commit(run.meta);
+    run.lastCommit = Date.now();
+  }
+
+  /** Chips, rate and time left, from the pixels done (the scene in progress counted by its plan). */
+  private progress(run: Run, force: boolean, current: SceneRecord | undefined): void {
+    const { store, meta } = run;
+    const secs = (Date.now() - run.t0) / 1000;
+    const rate = secs > 0 ? run.chipsThisRun / secs : 0;
+    let partialPx = 0;
+    if (current) {
+      const slot = meta.slots[run.todo.find((t) => t.scene === current)!.slot]!;
+      if (slot.planned) partialPx = (pixelsOf(current) * slot.next) / slot.planned;
+    }
+    const fracDone = run.totalPx > 0 ? (run.pxDone + partialPx) / run.totalPx : 0;
+    const estimatedRemaining = fracDone > 0.02 ? (run.chipsThisRun / fracDone) * (1 - fracDone) : null;
+    this.set(
+      {
+        chips: { done: store.count + store.pending, estimatedTotal: estimatedRemaining === null ? null : Math.round(store.count + store.pending + estimatedRemaining) },
+        chipsPerSecond: rate,
+        etaSeconds: estimatedRemaining !== null && rate > 0 ? estimatedRemaining / rate : null,
+        currentFile: current?.path ?? null,
+        rows: store.count,
+      },
+      force,
+    );
   }
 
   /** One batch through the image tower; one retry if the inference worker crashed and restarted. */

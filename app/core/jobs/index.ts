@@ -10,6 +10,7 @@ import type { Catalog, JobRecord } from '../catalog/index.js';
 import type { PreprocessSpec } from '../model/index.js';
 import { IndexJob, idleStatus, type Embedder, type IndexJobOptions } from './index-job.js';
 
+export { serveChips, type ChipItem, type FromProducer, type ProducerScene, type ToProducer } from './chip-producer.js';
 export { IndexJob, emptyMeta, isIndexMeta, liveSlots, type IndexMeta, type Slot, type Embedder, type IndexJobOptions } from './index-job.js';
 
 /** The model an index job embeds with: its id (the store's key), the embedder and the pack's preprocessing. */

@@ -20,9 +20,12 @@ export { ModelRuntime, forkInferenceWorker, type ModelRuntimeOptions, type Model
 export { ModelLibrary, type ModelLibraryOptions } from './library.js';
 export { ModelImports, packIdFor, type ModelImportsOptions, type ImportRequest } from './imports.js';
 export type { FromInference, ToInference } from './protocol.js';
+export { GraphBuilder, type ElemType, type AttrValue } from './onnx-graph.js';
+export { serveInference } from './worker.js';
 export {
   importModel,
   runImportInWorker,
+  serveImport,
   isImportCancelled,
   openCheckpoint,
   recogniseModel,

@@ -8,7 +8,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KestrelError, ModelId, type ModelPackSummary, type ModelsStatus } from '../../contract/index.js';
-import { listExecutionProviders } from '../platform/providers.js';
+import { listExecutionProviders } from '../platform/index.js';
 import { readModelPack, type ModelPackManifest } from './manifest.js';
 import { planProviders, type ProviderPreference } from './providers.js';
 import { resourcesDir } from './resources.js';

@@ -73,7 +73,7 @@ export class GraphBuilder {
   }
 
   /** Adds a node; returns its output names (one unless `outputs` > 1). */
-  op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, outputs = 1, name?: string): string[] {
+  op(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, { outputs = 1, name }: { outputs?: number; name?: string | undefined } = {}): string[] {
     const outs = Array.from({ length: outputs }, (_, i) => (name && outputs === 1 ? name : `${type.toLowerCase()}_${this.counter++}${outputs > 1 ? `_${i}` : ''}`));
     this.nodes.push({
       opType: type,
@@ -87,7 +87,7 @@ export class GraphBuilder {
 
   /** One-output shorthand. */
   one(type: string, inputs: string[], attrs: Record<string, AttrValue> = {}, name?: string): string {
-    return this.op(type, inputs, attrs, 1, name)[0]!;
+    return this.op(type, inputs, attrs, { name })[0]!;
   }
 
   encode(docString = ''): Uint8Array {

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { packageInfo } from '../platform/paths.js';
+import { packageInfo } from '../platform/index.js';
 
 /** Overrides where the shipped resources are found (tests, unusual installs). */
 export const RESOURCES_ENV = 'KESTREL_RESOURCES';

@@ -6,7 +6,7 @@
  */
 import { fork } from 'node:child_process';
 import { KestrelError, type KestrelErrorData } from '../../contract/index.js';
-import { workerEntry } from '../platform/workers.js';
+import { workerEntry } from '../platform/index.js';
 import { RESOURCES_ENV, resourcesDir } from './resources.js';
 import type { FromInference, InferenceOp, InferenceResult, ToInference } from './protocol.js';
 import type { ModelSessionOptions, ModelStatus } from './session.js';

@@ -234,7 +234,7 @@ export class ModelSession {
       chunk.forEach((row, i) => flat.set(row.subarray(0, c), i * c));
       const data = this.textType === 'int64' ? BigInt64Array.from(flat, (v) => BigInt(v)) : flat;
       const tensor = new this.ort.Tensor(this.textType, data, [chunk.length, c]);
-      out.push(...(await this.run(this.text, this.pack.manifest.text.input, this.pack.manifest.text.output, tensor, chunk.length)));
+      out.push(...(await this.run(this.text, this.pack.manifest.text, tensor, chunk.length)));
     }
     return normalize ? out.map(l2normalize) : out;
   }
@@ -250,7 +250,7 @@ export class ModelSession {
     for (let start = 0; start < count; start += this.status.maxBatch) {
       const n = Math.min(this.status.maxBatch, count - start);
       const tensor = new this.ort.Tensor('float32', pixels.subarray(start * per, (start + n) * per), [n, 3, s, s]);
-      out.push(...(await this.run(this.image, this.pack.manifest.image.input, this.pack.manifest.image.output, tensor, n)));
+      out.push(...(await this.run(this.image, this.pack.manifest.image, tensor, n)));
     }
     return normalize ? out.map(l2normalize) : out;
   }
@@ -271,7 +271,8 @@ export class ModelSession {
     return out;
   }
 
-  private async run(session: Ort.InferenceSession, input: string, output: string, tensor: Ort.Tensor, n: number): Promise<Float32Array[]> {
+  /** One batch through a tower: `io` names its input and output (the manifest's image or text entry). */
+  private async run(session: Ort.InferenceSession, { input, output }: { input: string; output: string }, tensor: Ort.Tensor, n: number): Promise<Float32Array[]> {
     const result = await session.run({ [input]: tensor });
     const value = result[output];
     const d = this.pack.manifest.embeddingSize;

@@ -5,7 +5,7 @@
 import { KestrelError } from '../../contract/index.js';
 import type { FromInference, ToInference } from './protocol.js';
 import { ModelSession } from './session.js';
-import { parentPort } from '../platform/parent-port.js';
+import { parentPort } from '../platform/index.js';
 
 export function serveInference(): void {
   const port = parentPort<ToInference, FromInference>('The inference worker');

@@ -156,21 +156,29 @@ export interface TowerCache {
   z: Arr;
 }
 
+/** An adapter's weights and shape, with the matrix product that runs it. */
+export interface AdapterModel {
+  params: Params;
+  config: AdapterConfig;
+  mm: MatMul;
+}
+
 /** Runs one tower's adapter over `rows` base embeddings; z (rows × d) is L2-normalised. */
-export async function towerForward(p: Params, c: AdapterConfig, tower: Tower, x: Arr, rows: number, mm: MatMul): Promise<TowerCache> {
+export async function towerForward(model: AdapterModel, tower: Tower, x: Arr, rows: number): Promise<TowerCache> {
+  const { params: p, config: c, mm } = model;
   const { dim: d, bottleneck: r, shared: m } = c;
-  const h = await mm.mm(x, p[`${tower}.down.w`], rows, d, r);
+  const h = await mm.mm(x, p[`${tower}.down.w`], { m: rows, k: d, n: r });
   addBias(h, p[`${tower}.down.b`], rows);
   const a = gelu(h);
-  const u = await mm.mm(a, p['shared.down.w'], rows, r, m);
+  const u = await mm.mm(a, p['shared.down.w'], { m: rows, k: r, n: m });
   addBias(u, p['shared.down.b'], rows);
   const v = gelu(u);
-  const s = await mm.mm(v, p['shared.up.w'], rows, m, r);
+  const s = await mm.mm(v, p['shared.up.w'], { m: rows, k: m, n: r });
   addBias(s, p['shared.up.b'], rows);
   const gs = p['shared.gate'][0]!;
   const a2 = alloc(x, rows * r);
   for (let i = 0; i < a2.length; i++) a2[i] = a[i]! + gs * s[i]!;
-  const o = await mm.mm(a2, p[`${tower}.up.w`], rows, r, d);
+  const o = await mm.mm(a2, p[`${tower}.up.w`], { m: rows, k: r, n: d });
   addBias(o, p[`${tower}.up.b`], rows);
   const g = p[`${tower}.gate`][0]!;
   const z = alloc(x, rows * d);
@@ -191,7 +199,8 @@ export async function towerForward(p: Params, c: AdapterConfig, tower: Tower, x:
 }
 
 /** Accumulates dL/dparams into `grads` given dL/dz for a tower's forward. */
-export async function towerBackward(p: Params, c: AdapterConfig, cache: TowerCache, dz: Arr, grads: Params, mm: MatMul): Promise<void> {
+export async function towerBackward(model: AdapterModel, cache: TowerCache, dz: Arr, grads: Params): Promise<void> {
+  const { params: p, config: c, mm } = model;
   const { dim: d, bottleneck: r, shared: m } = c;
   const { tower, rows, x, h, a, u, v, s, o, norm, z } = cache;
   const g = p[`${tower}.gate`][0]!;
@@ -210,9 +219,9 @@ export async function towerBackward(p: Params, c: AdapterConfig, cache: TowerCac
     }
   }
   grads[`${tower}.gate`][0]! += dg;
-  addInto(grads[`${tower}.up.w`], await mm.mm(cache.a2, dout, r, rows, d, true, false));
+  addInto(grads[`${tower}.up.w`], await mm.mm(cache.a2, dout, { m: r, k: rows, n: d, ta: true }));
   sumRows(dout, rows, d, grads[`${tower}.up.b`]);
-  const da2 = await mm.mm(dout, p[`${tower}.up.w`], rows, d, r, false, true);
+  const da2 = await mm.mm(dout, p[`${tower}.up.w`], { m: rows, k: d, n: r, tb: true });
   // a2 = a + gs·s
   const gs = p['shared.gate'][0]!;
   const ds = alloc(x, rows * r);
@@ -222,25 +231,26 @@ export async function towerBackward(p: Params, c: AdapterConfig, cache: TowerCac
     ds[i] = gs * da2[i]!;
   }
   grads['shared.gate'][0]! += dgs;
-  addInto(grads['shared.up.w'], await mm.mm(v, ds, m, rows, r, true, false));
+  addInto(grads['shared.up.w'], await mm.mm(v, ds, { m, k: rows, n: r, ta: true }));
   sumRows(ds, rows, r, grads['shared.up.b']);
-  const du = await mm.mm(ds, p['shared.up.w'], rows, r, m, false, true);
+  const du = await mm.mm(ds, p['shared.up.w'], { m: rows, k: r, n: m, tb: true });
   geluBackward(u, du);
-  addInto(grads['shared.down.w'], await mm.mm(a, du, r, rows, m, true, false));
+  addInto(grads['shared.down.w'], await mm.mm(a, du, { m: r, k: rows, n: m, ta: true }));
   sumRows(du, rows, m, grads['shared.down.b']);
-  const da = await mm.mm(du, p['shared.down.w'], rows, m, r, false, true);
+  const da = await mm.mm(du, p['shared.down.w'], { m: rows, k: m, n: r, tb: true });
   addInto(da, da2);
   geluBackward(h, da);
-  addInto(grads[`${tower}.down.w`], await mm.mm(x, da, d, rows, r, true, false));
+  addInto(grads[`${tower}.down.w`], await mm.mm(x, da, { m: d, k: rows, n: r, ta: true }));
   sumRows(da, rows, r, grads[`${tower}.down.b`]);
 }
 
 /** Adapted, normalised embeddings for rows of one tower (re-scoring an index, embedding a query). */
-export async function applyAdapter(p: Params, c: AdapterConfig, tower: Tower, x: Arr, rows: number, mm: MatMul, chunk = 4096): Promise<Arr> {
+export async function applyAdapter(model: AdapterModel & { chunk?: number }, tower: Tower, x: Arr, rows: number): Promise<Arr> {
+  const { config: c, chunk = 4096 } = model;
   const out = alloc(x, rows * c.dim);
   for (let start = 0; start < rows; start += chunk) {
     const n = Math.min(chunk, rows - start);
-    const { z } = await towerForward(p, c, tower, x.subarray(start * c.dim, (start + n) * c.dim), n, mm);
+    const { z } = await towerForward(model, tower, x.subarray(start * c.dim, (start + n) * c.dim), n);
     out.set(z, start * c.dim);
   }
   return out;

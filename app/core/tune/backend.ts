@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { loadOrt } from '../model/session.js';
-import { applyAdapter, PARAM_NAMES, paramShapes, towerBackward, towerForward, zerosLike, type AdapterConfig, type Params, type Tower } from './adapter.js';
+import { loadOrt } from '../model/index.js';
+import { applyAdapter, PARAM_NAMES, paramShapes, towerBackward, towerForward, zerosLike, type AdapterConfig, type AdapterModel, type Params, type Tower } from './adapter.js';
 import { harmaLoss, type LossOptions } from './losses.js';
 import { createOrtMatMul, f32, ortSessionOptions, tsMatMul, type Arr, type MatMul } from './matmul.js';
 import { buildStepGraph, buildTowerGraph, gradName, inputName, towerInputName, towerParams } from './step-graph.js';
@@ -35,29 +35,37 @@ export interface TuningBackend {
   close(): Promise<void>;
 }
 
+/** One batch: image rows xi, caption rows xt, the image of each pair. */
+export interface StepBatch {
+  xi: Arr;
+  xt: Arr;
+  groups: Int32Array;
+}
+
 /** The TypeScript step over any matrix-product back end (the reference the graph is checked against). */
-export async function lossAndGradients(params: Params, config: AdapterConfig, xi: Arr, xt: Arr, groups: Int32Array, loss: LossOptions, mm: MatMul): Promise<StepResult> {
+export async function lossAndGradients(model: AdapterModel, { xi, xt, groups }: StepBatch, loss: LossOptions): Promise<StepResult> {
+  const { params, config, mm } = model;
   const B = groups.length;
   const d = config.dim;
-  const ci = await towerForward(params, config, 'image', xi, B, mm);
-  const ct = await towerForward(params, config, 'text', xt, B, mm);
-  const C = await mm.mm(ci.z, ct.z, B, d, B, false, true);
+  const ci = await towerForward(model, 'image', xi, B);
+  const ct = await towerForward(model, 'text', xt, B);
+  const C = await mm.mm(ci.z, ct.z, { m: B, k: d, n: B, tb: true });
   const l = harmaLoss(C, groups, params.logitScale[0]!, loss);
   const grads = zerosLike(params);
   grads.logitScale[0] = l.dLogitScale;
-  const dZi = await mm.mm(l.dC, ct.z, B, B, d);
-  const dZt = await mm.mm(l.dC, ci.z, B, B, d, true, false);
-  await towerBackward(params, config, ci, dZi, grads, mm);
-  await towerBackward(params, config, ct, dZt, grads, mm);
+  const dZi = await mm.mm(l.dC, ct.z, { m: B, k: B, n: d });
+  const dZt = await mm.mm(l.dC, ci.z, { m: B, k: B, n: d, ta: true });
+  await towerBackward(model, ci, dZi, grads);
+  await towerBackward(model, ct, dZt, grads);
   return { loss: l.loss, nce: l.nce, triplet: l.triplet, grads };
 }
 
 function matmulBackend(kind: TuningBackendKind, config: AdapterConfig, loss: LossOptions, mm: MatMul): TuningBackend {
   return {
     kind,
-    step: (params, xi, xt, groups) => lossAndGradients(params, config, xi, xt, groups, loss, mm),
-    forward: (params, tower, x, rows) => applyAdapter(params, config, tower, x, rows, mm),
-    scores: (text, image, M, N) => mm.mm(text, image, M, config.dim, N, false, true),
+    step: (params, xi, xt, groups) => lossAndGradients({ params, config, mm }, { xi, xt, groups }, loss),
+    forward: (params, tower, x, rows) => applyAdapter({ params, config, mm }, tower, x, rows),
+    scores: (text, image, M, N) => mm.mm(text, image, { m: M, k: config.dim, n: N, tb: true }),
     close: () => mm.close(),
   };
 }
@@ -115,7 +123,7 @@ async function graphBackend(config: AdapterConfig, loss: LossOptions, threads: n
       }
       return out;
     },
-    scores: (text, image, M, N) => mm.mm(text, image, M, d, N, false, true),
+    scores: (text, image, M, N) => mm.mm(text, image, { m: M, k: d, n: N, tb: true }),
     async close() {
       // A step session that failed to build has nothing to release (its step() already threw).
       await stepSession?.then((session) => session.release(), () => undefined);

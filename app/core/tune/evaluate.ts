@@ -77,7 +77,7 @@ export async function evaluateCaptions(
   const ti = Int32Array.from(textImage);
   const mm = await createOrtMatMul();
   try {
-    const base = await retrievalMetrics(images.data, caps.data, ti, images.dim, mm);
+    const base = await retrievalMetrics({ imageEmb: images.data, textEmb: caps.data, textImage: ti, dim: images.dim }, mm);
     const match = {
       ...report.counts,
       unmatched: report.unmatchedImages.map((u) => u.file),

@@ -36,8 +36,14 @@ export interface LossResult {
   dLogitScale: number;
 }
 
+/** Where a loss adds its gradient: dL/dC (B×B), times `scale` (default 1). */
+export interface GradientInto {
+  dC: Arr;
+  scale?: number;
+}
+
 /** Multi-positive InfoNCE; adds (scale ×) dL/dC into dC and returns [loss, dL/dθ]. */
-export function infoNce(C: Arr, groups: Int32Array, logitScale: number, dC: Arr, scale = 1): [number, number] {
+export function infoNce(C: Arr, groups: Int32Array, logitScale: number, { dC, scale = 1 }: GradientInto): [number, number] {
   const B = groups.length;
   const s = Math.exp(logitScale);
   let loss = 0;
@@ -81,7 +87,7 @@ function focal(c: number, gamma: number): [number, number] {
 }
 
 /** Adaptive focal-weighted triplet loss; adds (scale ×) dL/dC into dC, returns the loss. */
-export function focalTriplet(C: Arr, groups: Int32Array, margin: number, gamma: number, dC: Arr, scale = 1): number {
+export function focalTriplet(C: Arr, groups: Int32Array, { margin, gamma }: Pick<LossOptions, 'margin' | 'gamma'>, { dC, scale = 1 }: GradientInto): number {
   const B = groups.length;
   let loss = 0;
   for (let k = 0; k < B; k++) {
@@ -114,7 +120,7 @@ export function focalTriplet(C: Arr, groups: Int32Array, margin: number, gamma: 
 /** Both terms: L = L_nce + λ·L_tri, with dL/dC and dL/dθ. */
 export function harmaLoss(C: Arr, groups: Int32Array, logitScale: number, opts: LossOptions = DEFAULT_LOSS): LossResult {
   const dC = alloc(C, C.length);
-  const [nce, dLogitScale] = infoNce(C, groups, logitScale, dC);
-  const triplet = opts.tripletWeight > 0 ? focalTriplet(C, groups, opts.margin, opts.gamma, dC, opts.tripletWeight) : 0;
+  const [nce, dLogitScale] = infoNce(C, groups, logitScale, { dC });
+  const triplet = opts.tripletWeight > 0 ? focalTriplet(C, groups, opts, { dC, scale: opts.tripletWeight }) : 0;
   return { loss: nce + opts.tripletWeight * triplet, nce, triplet, dC, dLogitScale };
 }

@@ -6,8 +6,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type * as Ort from 'onnxruntime-node';
-import { GraphBuilder } from '../model/onnx-graph.js';
-import { loadOrt } from '../model/session.js';
+import { GraphBuilder, loadOrt } from '../model/index.js';
 
 export type Arr = Float32Array | Float64Array;
 
@@ -16,18 +15,27 @@ export function alloc(like: Arr, n: number): Arr {
   return like instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
 }
 
+/**
+ * The shape of a product C (m×n) = op(A) · op(B), row-major, as BLAS names it: op(A) is m×k (A is
+ * stored m×k, or k×m when `ta`); op(B) is k×n (B is stored k×n, or n×k when `tb`).
+ */
+export interface MatShape {
+  m: number;
+  k: number;
+  n: number;
+  ta?: boolean;
+  tb?: boolean;
+}
+
 export interface MatMul {
   readonly name: string;
-  /**
-   * C (m×n) = op(A) · op(B), row-major. op(A) is m×k: A is stored m×k, or k×m when `ta`.
-   * op(B) is k×n: B is stored k×n, or n×k when `tb`.
-   */
-  mm(a: Arr, b: Arr, m: number, k: number, n: number, ta?: boolean, tb?: boolean): Promise<Arr>;
+  /** C (m×n) = op(A) · op(B), row-major (see MatShape). */
+  mm(a: Arr, b: Arr, shape: MatShape): Promise<Arr>;
   close(): Promise<void>;
 }
 
 /** The plain loop (cache-friendly orders, no blocking): float32 or float64 as the inputs are. */
-export function matmulSync(a: Arr, b: Arr, m: number, k: number, n: number, ta = false, tb = false): Arr {
+export function matmulSync(a: Arr, b: Arr, { m, k, n, ta = false, tb = false }: MatShape): Arr {
   const c = alloc(a, m * n);
   if (!ta && !tb) {
     for (let i = 0; i < m; i++) {
@@ -74,7 +82,7 @@ export function matmulSync(a: Arr, b: Arr, m: number, k: number, n: number, ta =
 
 export const tsMatMul: MatMul = {
   name: 'typescript',
-  mm: (a, b, m, k, n, ta = false, tb = false) => Promise.resolve(matmulSync(a, b, m, k, n, ta, tb)),
+  mm: (a, b, shape) => Promise.resolve(matmulSync(a, b, shape)),
   close: () => Promise.resolve(),
 };
 
@@ -106,7 +114,7 @@ export async function createOrtMatMul(threads = availableParallelism()): Promise
       const g = new GraphBuilder(`gemm_${ta}${tb}`);
       g.input('A', 'float32', ta ? ['k', 'm'] : ['m', 'k']);
       g.input('B', 'float32', tb ? ['n', 'k'] : ['k', 'n']);
-      g.op('Gemm', ['A', 'B'], { transA: ta, transB: tb }, 1, 'C');
+      g.op('Gemm', ['A', 'B'], { transA: ta, transB: tb }, { name: 'C' });
       g.output('C', 'float32', ['m', 'n']);
       const session = await ort.InferenceSession.create(g.encode(), ortSessionOptions(threads));
       sessions.set(`${ta}${tb}`, session);
@@ -114,7 +122,7 @@ export async function createOrtMatMul(threads = availableParallelism()): Promise
   }
   return {
     name: 'onnxruntime',
-    async mm(a, b, m, k, n, ta = false, tb = false) {
+    async mm(a, b, { m, k, n, ta = false, tb = false }) {
       const session = sessions.get(`${ta ? 1 : 0}${tb ? 1 : 0}`)!;
       const A = new ort.Tensor('float32', f32(a), ta ? [k, m] : [m, k]);
       const B = new ort.Tensor('float32', f32(b), tb ? [n, k] : [k, n]);

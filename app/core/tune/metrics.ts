@@ -65,11 +65,19 @@ export function retrievalFromScores(scores: ArrayLike<number>, textImage: Int32A
   return { imageToText, textToImage, mR, images: N, captions: M };
 }
 
+/** Embedded pairs: N×dim images, M×dim captions (normalised), the image of each caption. */
+export interface EmbeddedPairs {
+  imageEmb: Arr;
+  textEmb: Arr;
+  textImage: Int32Array;
+  dim: number;
+}
+
 /** From embeddings (N×d images, M×d captions, normalised): scores are cosines. */
-export async function retrievalMetrics(imageEmb: Arr, textEmb: Arr, textImage: Int32Array, dim: number, mm: MatMul): Promise<RetrievalMetrics> {
+export async function retrievalMetrics({ imageEmb, textEmb, textImage, dim }: EmbeddedPairs, mm: MatMul): Promise<RetrievalMetrics> {
   const N = imageEmb.length / dim;
   const M = textEmb.length / dim;
-  const scores = await mm.mm(textEmb, imageEmb, M, dim, N, false, true);
+  const scores = await mm.mm(textEmb, imageEmb, { m: M, k: dim, n: N, tb: true });
   return retrievalFromScores(scores, textImage, N);
 }
 

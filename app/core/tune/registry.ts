@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
-import { writeFileAtomic } from '../platform/files.js';
+import { writeFileAtomic } from '../platform/index.js';
 import type { AdapterConfig, Params } from './adapter.js';
 import { deserializeAdapter, type AdapterFile, type AdapterRecord } from './serialize.js';
 

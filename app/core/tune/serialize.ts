@@ -65,7 +65,17 @@ export interface AdapterRecord {
   evaluations: { captions: string; at: string; metrics: RetrievalMetrics }[];
 }
 
-export function adapterRecord(id: string, baseModel: AdapterRecord['baseModel'], data: TuningData, options: Omit<TuningOptions, 'threads'>, result: TuningResult, now = new Date()): AdapterRecord {
+/** What an adapter's registry record is made from: its id, base model, tuning data, options and result. */
+export interface AdapterRecordSource {
+  id: string;
+  baseModel: AdapterRecord['baseModel'];
+  data: TuningData;
+  options: Omit<TuningOptions, 'threads'>;
+  result: TuningResult;
+  now?: Date;
+}
+
+export function adapterRecord({ id, baseModel, data, options, result, now = new Date() }: AdapterRecordSource): AdapterRecord {
   return {
     id,
     createdAt: now.toISOString(),

@@ -6,7 +6,7 @@
  * ONNX Runtime's threaded, vectorised kernels doing the element-wise work too. A second graph runs
  * one tower's adapter forward (validation, re-scoring). The AdamW update stays in TypeScript.
  */
-import { GraphBuilder } from '../model/onnx-graph.js';
+import { GraphBuilder } from '../model/index.js';
 import { paramShapes, PARAM_NAMES, type AdapterConfig, type ParamName, type Tower } from './adapter.js';
 import type { LossOptions } from './losses.js';
 
@@ -115,7 +115,9 @@ interface TowerGrads {
   sGate: string;
 }
 
-function towerBackward(o: Ops, f: TowerFwd, dz: string, t: TowerNames, sh: TowerNames): TowerGrads {
+/** The backward pass of one tower: `names` are its own parameters' and the shared block's. */
+function towerBackward(o: Ops, f: TowerFwd, dz: string, names: { t: TowerNames; sh: TowerNames }): TowerGrads {
+  const { t, sh } = names;
   const dot = o.sum(o.mul(dz, f.z), 1, 1);
   const dy = o.div(o.sub(dz, o.mul(f.z, dot)), f.n);
   const gate = o.total(o.mul(dy, o.sub(f.o, f.x)));
@@ -219,8 +221,8 @@ export function buildStepGraph(c: AdapterConfig, loss: LossOptions): Uint8Array 
 
   const dZi = o.mm(dC, ft.z, 0, 0);
   const dZt = o.mm(dC, fi.z, 1, 0);
-  const gi = towerBackward(o, fi, dZi, P.image, P.shared);
-  const gt = towerBackward(o, ft, dZt, P.text, P.shared);
+  const gi = towerBackward(o, fi, dZi, { t: P.image, sh: P.shared });
+  const gt = towerBackward(o, ft, dZt, { t: P.text, sh: P.shared });
 
   const grads: Record<ParamName, string> = {
     'image.down.w': gi.down, 'image.down.b': gi.downB, 'image.up.w': gi.up, 'image.up.b': gi.upB, 'image.gate': gi.gate,

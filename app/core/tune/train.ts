@@ -168,24 +168,46 @@ export async function trainAdapter(data: TuningData, options: Partial<TuningOpti
   const params = initParams(config, o.seed);
   const backend = await createTuningBackend(o.backend, config, o.loss, o.threads);
   try {
-    return await run(o, data, config, split, train, val, params, backend, cb, started);
+    return await run({ o, data, config, split, train, val, params, backend, cb, started });
   } finally {
     await backend.close();
   }
 }
 
-async function run(
-  o: TuningOptions,
-  data: TuningData,
-  config: AdapterConfig,
-  split: TuningResult['split'],
-  train: TuningData,
-  val: TuningData,
-  params: Params,
-  backend: TuningBackend,
-  cb: TrainCallbacks,
-  started: number,
-): Promise<TuningResult> {
+/** One training run: the options, the data and its split, the weights, the back end, the callbacks. */
+interface TrainingRun {
+  o: TuningOptions;
+  data: TuningData;
+  config: AdapterConfig;
+  split: TuningResult['split'];
+  train: TuningData;
+  val: TuningData;
+  params: Params;
+  backend: TuningBackend;
+  cb: TrainCallbacks;
+  started: number;
+}
+
+/** The batches of an epoch and the optimiser that steps through them. */
+interface EpochPlan {
+  pairs: number;
+  batch: number;
+  stepsPerEpoch: number;
+  opt: AdamW;
+}
+
+/** What an epoch's steps add up to; `cancelled` when the signal stopped it part-way. */
+interface EpochSums {
+  sum: number;
+  sumNce: number;
+  sumTri: number;
+  lr: number;
+  timing: TuningProgress['timing'];
+  cancelled: boolean;
+}
+
+/** The epochs' batches and the optimiser, with AdamW's warm-up and decay over all steps. */
+function planEpochs({ o, train, params }: TrainingRun): EpochPlan {
   const pairs = train.textImage.length;
   if (pairs < 2) {
     throw new KestrelError({ code: 'invalid_input', message: `The training images have ${pairs} caption(s); tuning needs at least two.`, hint: 'Caption more images, or hold out fewer for validation.' });
@@ -202,6 +224,46 @@ async function run(
     warmupSteps: Math.max(1, Math.round(totalSteps * o.warmupFraction)),
     totalSteps,
   });
+  return { pairs, batch, stepsPerEpoch, opt };
+}
+
+/** One epoch of steps over a seeded order of the training pairs. */
+async function trainEpoch(r: TrainingRun, plan: EpochPlan, epoch: number, lr: number): Promise<EpochSums> {
+  const { o, data, train, params, backend, cb } = r;
+  const { pairs, batch, stepsPerEpoch, opt } = plan;
+  const order = permutation(pairs, o.seed * 7919 + epoch);
+  const sums: EpochSums = { sum: 0, sumNce: 0, sumTri: 0, lr, timing: { batchMs: 0, stepMs: 0, updateMs: 0, validationMs: 0 }, cancelled: false };
+  const { timing } = sums;
+  for (let s = 0; s < stepsPerEpoch; s++) {
+    await yieldToEvents();
+    if (cb.signal?.aborted) {
+      sums.cancelled = true;
+      return sums;
+    }
+    let t = performance.now();
+    const idx = order.subarray(s * batch, (s + 1) * batch);
+    const groups = Int32Array.from(idx, (j) => train.textImage[j]!);
+    const xi = gather(train.images, groups, data.dim);
+    const xt = gather(train.texts, idx, data.dim);
+    timing.batchMs += performance.now() - t;
+    t = performance.now();
+    const step = await backend.step(params, xi, xt, groups);
+    timing.stepMs += performance.now() - t;
+    t = performance.now();
+    sums.lr = opt.update(params, step.grads);
+    params.logitScale[0] = Math.min(MAX_LOG_SCALE, Math.max(0, params.logitScale[0]!));
+    timing.updateMs += performance.now() - t;
+    sums.sum += step.loss;
+    sums.sumNce += step.nce;
+    sums.sumTri += step.triplet;
+  }
+  return sums;
+}
+
+async function run(r: TrainingRun): Promise<TuningResult> {
+  const { o, config, split, val, params, backend, cb, started } = r;
+  const plan = planEpochs(r);
+  const { stepsPerEpoch } = plan;
   const baseline = await evaluateAdapter(params, val, backend);
   let best = baseline;
   let bestEpoch = 0;
@@ -211,34 +273,12 @@ async function run(
   const history: TuningProgress[] = [];
   let epochsRun = 0;
   let lr = 0;
-  outer: for (let epoch = 1; epoch <= o.epochs; epoch++) {
-    const order = permutation(pairs, o.seed * 7919 + epoch);
-    let sum = 0;
-    let sumNce = 0;
-    let sumTri = 0;
-    const timing = { batchMs: 0, stepMs: 0, updateMs: 0, validationMs: 0 };
-    for (let s = 0; s < stepsPerEpoch; s++) {
-      await yieldToEvents();
-      if (cb.signal?.aborted) {
-        stopReason = 'cancelled';
-        break outer;
-      }
-      let t = performance.now();
-      const idx = order.subarray(s * batch, (s + 1) * batch);
-      const groups = Int32Array.from(idx, (j) => train.textImage[j]!);
-      const xi = gather(train.images, groups, data.dim);
-      const xt = gather(train.texts, idx, data.dim);
-      timing.batchMs += performance.now() - t;
-      t = performance.now();
-      const r = await backend.step(params, xi, xt, groups);
-      timing.stepMs += performance.now() - t;
-      t = performance.now();
-      lr = opt.update(params, r.grads);
-      params.logitScale[0] = Math.min(MAX_LOG_SCALE, Math.max(0, params.logitScale[0]!));
-      timing.updateMs += performance.now() - t;
-      sum += r.loss;
-      sumNce += r.nce;
-      sumTri += r.triplet;
+  for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const { sum, sumNce, sumTri, timing, cancelled, lr: epochLr } = await trainEpoch(r, plan, epoch, lr);
+    lr = epochLr;
+    if (cancelled) {
+      stopReason = 'cancelled';
+      break;
     }
     const tVal = performance.now();
     const metrics = await evaluateAdapter(params, val, backend);

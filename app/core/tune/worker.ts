@@ -5,7 +5,7 @@
  */
 import { parentPort, type Worker } from 'node:worker_threads';
 import { KestrelError, type KestrelErrorData } from '../../contract/index.js';
-import { startWorker } from '../platform/workers.js';
+import { startWorker } from '../platform/index.js';
 import { trainAdapter, type TrainCallbacks, type TuningData, type TuningOptions, type TuningProgress, type TuningResult } from './train.js';
 
 export type TuneWorkerRequest = { type: 'start'; data: TuningData; options: Partial<TuningOptions> } | { type: 'cancel' };

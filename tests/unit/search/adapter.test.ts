@@ -66,7 +66,7 @@ describe.skipIf(!HAVE_DATA)('search with an adapter', { timeout: 90_000 }, () =>
     const text = 'a parking lot next to a road';
     const m = await engine.activeModel();
     const [q] = await m.runtime.embedTexts([text]);
-    const qa = Float32Array.from(await applyAdapter(params, config, 'text', q!, 1, tsMatMul));
+    const qa = Float32Array.from(await applyAdapter({ params, config, mm: tsMatMul }, 'text', q!, 1));
 
     await client.call('adapters.activate', { id: 'adrandom' });
     const adapted = await client.call('search.query', { text, topK: 1000 });
@@ -75,7 +75,7 @@ describe.skipIf(!HAVE_DATA)('search with an adapter', { timeout: 90_000 }, () =>
     let moved = 0;
     for (const h of adapted.hits) {
       const base = (await engine.search.chip(h.chipId, 'tiny')).vector;
-      const ia = Float32Array.from(await applyAdapter(params, config, 'image', base, 1, tsMatMul));
+      const ia = Float32Array.from(await applyAdapter({ params, config, mm: tsMatMul }, 'image', base, 1));
       expect(h.similarity).toBeCloseTo(dot(qa, ia), 4);
       if (Math.abs(h.similarity - dot(q!, base)) > 1e-3) moved++;
     }
@@ -96,7 +96,7 @@ describe.skipIf(!HAVE_DATA)('search with an adapter', { timeout: 90_000 }, () =>
     const text = 'a road between fields';
     const m = await engine.activeModel();
     const [q] = await m.runtime.embedTexts([text]);
-    const qa = Float32Array.from(await applyAdapter(params, config, 'text', q!, 1, tsMatMul));
+    const qa = Float32Array.from(await applyAdapter({ params, config, mm: tsMatMul }, 'text', q!, 1));
     await client.call('adapters.activate', { id: 'adrandom' });
     const { calibration } = await client.call('search.query', { text, topK: 5 });
     await client.call('adapters.activate', { id: null });
@@ -104,7 +104,7 @@ describe.skipIf(!HAVE_DATA)('search with an adapter', { timeout: 90_000 }, () =>
     const { archiveId, mean, std, sample } = calibration[0]!;
     const rows = (await engine.search.chipRows(archiveId, 'tiny')).map((r) => r.row);
     const sims: number[] = [];
-    for (const base of await engine.search.rowVectors(archiveId, 'tiny', rows)) sims.push(dot(qa, Float32Array.from(await applyAdapter(params, config, 'image', base!, 1, tsMatMul))));
+    for (const base of await engine.search.rowVectors(archiveId, 'tiny', rows)) sims.push(dot(qa, Float32Array.from(await applyAdapter({ params, config, mm: tsMatMul }, 'image', base!, 1))));
     const expectedMean = sims.reduce((a, b) => a + b, 0) / sims.length;
     const expectedStd = Math.sqrt(sims.reduce((a, b) => a + (b - expectedMean) ** 2, 0) / (sims.length - 1));
     expect(sample).toBe(rows.length);

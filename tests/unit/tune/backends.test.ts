@@ -29,10 +29,10 @@ describe('ONNX Runtime back ends', () => {
     const a = Float32Array.from({ length: 37 * 23 }, (_, i) => Math.sin(i));
     const b = Float32Array.from({ length: 23 * 19 }, (_, i) => Math.cos(i * 0.7));
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
-      expect(relError(await mm.mm(a, b, 37, 23, 19, ta, tb), matmulSync(a, b, 37, 23, 19, ta, tb))).toBeLessThan(1e-6);
+      expect(relError(await mm.mm(a, b, { m: 37, k: 23, n: 19, ta, tb }), matmulSync(a, b, { m: 37, k: 23, n: 19, ta, tb }))).toBeLessThan(1e-6);
     }
     // Row windows of a larger array (subarray views) are read from their offset.
-    expect(relError(await mm.mm(a.subarray(46, 115), b, 3, 23, 19), matmulSync(a.subarray(46, 115), b, 3, 23, 19))).toBeLessThan(1e-6);
+    expect(relError(await mm.mm(a.subarray(46, 115), b, { m: 3, k: 23, n: 19 }), matmulSync(a.subarray(46, 115), b, { m: 3, k: 23, n: 19 }))).toBeLessThan(1e-6);
     await mm.close();
   });
 

@@ -61,8 +61,8 @@ describe('loss gradients against finite differences', () => {
     const C = cosines(3);
     const theta = new Float64Array([Math.log(1 / 0.07) - 0.4]);
     const dC = new Float64Array(B * B);
-    const [, dTheta] = infoNce(C, groups, theta[0]!, dC);
-    const f = (): number => infoNce(C, groups, theta[0]!, new Float64Array(B * B))[0];
+    const [, dTheta] = infoNce(C, groups, theta[0]!, { dC });
+    const f = (): number => infoNce(C, groups, theta[0]!, { dC: new Float64Array(B * B) })[0];
     const num = Array.from({ length: B * B }, (_, i) => numeric(f, C, i));
     const err = relError(Array.from(dC), num);
     expect(err).toBeLessThan(BOUND);
@@ -73,9 +73,9 @@ describe('loss gradients against finite differences', () => {
   it('focal-weighted triplet (margin 0.2, γ = 2): dL/dC', () => {
     const C = cosines(4);
     const dC = new Float64Array(B * B);
-    const loss = focalTriplet(C, groups, 0.2, 2, dC);
+    const loss = focalTriplet(C, groups, { margin: 0.2, gamma: 2 }, { dC });
     expect(loss).toBeGreaterThan(0);
-    const f = (): number => focalTriplet(C, groups, 0.2, 2, new Float64Array(B * B));
+    const f = (): number => focalTriplet(C, groups, { margin: 0.2, gamma: 2 }, { dC: new Float64Array(B * B) });
     const num = Array.from({ length: B * B }, (_, i) => numeric(f, C, i));
     expect(relError(Array.from(dC), num)).toBeLessThan(BOUND);
     // Pairs of the same image are neither positives nor negatives of each other here except the diagonal.
@@ -99,16 +99,16 @@ describe('adapter gradients against finite differences (every parameter tensor, 
   const loss = { margin: 0.2, gamma: 2, tripletWeight: 1 };
 
   async function check(params: Params, name: (typeof PARAM_NAMES)[number], l = loss): Promise<number> {
-    const { grads } = await lossAndGradients(params, config, xi, xt, groups, l, tsMatMul);
+    const { grads } = await lossAndGradients({ params, config, mm: tsMatMul }, { xi, xt, groups }, l);
     const t = params[name] as Float64Array;
     const idx = Array.from({ length: Math.min(t.length, 10) }, (_, k) => Math.floor((k * t.length) / Math.min(t.length, 10)));
     const num: number[] = [];
     for (const i of idx) {
       const keep = t[i]!;
       t[i] = keep + H;
-      const up = (await lossAndGradients(params, config, xi, xt, groups, l, tsMatMul)).loss;
+      const up = (await lossAndGradients({ params, config, mm: tsMatMul }, { xi, xt, groups }, l)).loss;
       t[i] = keep - H;
-      const down = (await lossAndGradients(params, config, xi, xt, groups, l, tsMatMul)).loss;
+      const down = (await lossAndGradients({ params, config, mm: tsMatMul }, { xi, xt, groups }, l)).loss;
       t[i] = keep;
       num.push((up - down) / (2 * H));
     }
@@ -126,7 +126,7 @@ describe('adapter gradients against finite differences (every parameter tensor, 
 
   it('starts as the identity: zero-initialised up-projections give z = x', async () => {
     const params = initParams(config, 5, { float64: true });
-    const { grads, loss: l } = await lossAndGradients(params, config, xi, xt, groups, loss, tsMatMul);
+    const { grads, loss: l } = await lossAndGradients({ params, config, mm: tsMatMul }, { xi, xt, groups }, loss);
     expect(Number.isFinite(l)).toBe(true);
     // Gradients reach the up-projections at once (the down-projections only after they move).
     expect(Math.max(...Array.from(grads['image.up.w']).map(Math.abs))).toBeGreaterThan(0);

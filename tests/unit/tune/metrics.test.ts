@@ -57,7 +57,7 @@ describe('retrieval metrics (RSITMD/RSICD protocol)', () => {
     const textImage = Int32Array.from([0, 1, 2, 0]);
     const scores: number[] = [];
     for (let j = 0; j < 4; j++) for (let i = 0; i < 3; i++) scores.push([0, 1, 2, 3].reduce((s, k) => s + txts[j * d + k]! * imgs[i * d + k]!, 0));
-    expect(await retrievalMetrics(imgs, txts, textImage, d, tsMatMul)).toEqual(retrievalFromScores(scores, textImage, 3));
+    expect(await retrievalMetrics({ imageEmb: imgs, textEmb: txts, textImage, dim: d }, tsMatMul)).toEqual(retrievalFromScores(scores, textImage, 3));
   });
 
   it('gives the chance level of a random ranking', () => {

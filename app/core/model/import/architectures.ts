@@ -33,20 +33,32 @@ export interface OpenClipConfig {
   text_cfg: { context_length?: number; vocab_size?: number; width: number; heads?: number; layers: number; mlp_ratio?: number };
 }
 
-const vit = (embed: number, image: number, vLayers: number, vWidth: number, patch: number, tWidth: number, tLayers: number, headWidth = 64): OpenClipConfig => ({
+/** A ViT CLIP's sizes: embedding, image side, vision tower (layers, width, patch, head width), text tower. */
+interface VitSizes {
+  embed: number;
+  image: number;
+  layers: number;
+  width: number;
+  patch: number;
+  textWidth: number;
+  textLayers: number;
+  headWidth?: number;
+}
+
+const vit = ({ embed, image, layers, width, patch, textWidth, textLayers, headWidth = 64 }: VitSizes): OpenClipConfig => ({
   embed_dim: embed,
   quick_gelu: false,
-  vision_cfg: { image_size: image, layers: vLayers, width: vWidth, patch_size: patch, head_width: headWidth },
-  text_cfg: { context_length: 77, vocab_size: 49408, width: tWidth, heads: tWidth / 64, layers: tLayers },
+  vision_cfg: { image_size: image, layers, width, patch_size: patch, head_width: headWidth },
+  text_cfg: { context_length: 77, vocab_size: 49408, width: textWidth, heads: textWidth / 64, layers: textLayers },
 });
 
 /** The built-in architectures: open_clip's configs of the same names. */
 export const BUILTIN_ARCHITECTURES: Record<string, OpenClipConfig> = {
-  'ViT-B-32': vit(512, 224, 12, 768, 32, 512, 12),
-  'ViT-B-16': vit(512, 224, 12, 768, 16, 512, 12),
-  'ViT-L-14': vit(768, 224, 24, 1024, 14, 768, 12),
-  'ViT-L-14-336': vit(768, 336, 24, 1024, 14, 768, 12),
-  'ViT-H-14': vit(1024, 224, 32, 1280, 14, 1024, 24, 80),
+  'ViT-B-32': vit({ embed: 512, image: 224, layers: 12, width: 768, patch: 32, textWidth: 512, textLayers: 12 }),
+  'ViT-B-16': vit({ embed: 512, image: 224, layers: 12, width: 768, patch: 16, textWidth: 512, textLayers: 12 }),
+  'ViT-L-14': vit({ embed: 768, image: 224, layers: 24, width: 1024, patch: 14, textWidth: 768, textLayers: 12 }),
+  'ViT-L-14-336': vit({ embed: 768, image: 336, layers: 24, width: 1024, patch: 14, textWidth: 768, textLayers: 12 }),
+  'ViT-H-14': vit({ embed: 1024, image: 224, layers: 32, width: 1280, patch: 14, textWidth: 1024, textLayers: 24, headWidth: 80 }),
 };
 for (const name of ['ViT-B-32', 'ViT-B-16', 'ViT-L-14', 'ViT-L-14-336']) {
   const base = BUILTIN_ARCHITECTURES[name];

@@ -158,15 +158,18 @@ export interface OpenOptions {
   skipForeignObjects?: boolean;
 }
 
-function fromPickled(
-  foreign: Set<string> | undefined,
-  file: string,
-  format: CheckpointFormat,
-  fileBytes: number,
-  root: unknown,
-  readStorage: (s: StorageRef, byteOffset: number, byteLength: number) => Buffer,
-  close: () => void,
-): Checkpoint {
+/** A pickled state dict and how to reach its storages. */
+interface Pickled {
+  foreign: Set<string> | undefined;
+  file: string;
+  format: CheckpointFormat;
+  fileBytes: number;
+  root: unknown;
+  readStorage: (s: StorageRef, byteOffset: number, byteLength: number) => Buffer;
+  close: () => void;
+}
+
+function fromPickled({ foreign, file, format, fileBytes, root, readStorage, close }: Pickled): Checkpoint {
   const unwrapped: string[] = [];
   const refs = stripPrefixes(findStateDict(root, file, unwrapped), unwrapped);
   const tensors = new Map<string, TensorInfo>();
@@ -207,7 +210,15 @@ function openZip(file: string, fd: number, size: number, foreign: Set<string> | 
     throw new KestrelError({ code: 'invalid_input', message: `${file} was saved on a big-endian machine; Kestrel reads little-endian checkpoints.`, file, hint: 'Re-save it on a little-endian machine (x86, ARM).' });
   }
   const { value } = unpickle(zip.read(pkl), { file, persistentLoad: (pid) => storageFromPid(pid, file), ...(foreign ? { foreignObjects: foreign } : {}) });
-  return fromPickled(foreign, file, 'pytorch-zip', size, value, (s, off, len) => zip.read(`${prefix}data/${s.key}`, off, len), () => zip.close());
+  return fromPickled({
+    foreign,
+    file,
+    format: 'pytorch-zip',
+    fileBytes: size,
+    root: value,
+    readStorage: (s, off, len) => zip.read(`${prefix}data/${s.key}`, off, len),
+    close: () => zip.close(),
+  });
 }
 
 const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
@@ -245,7 +256,15 @@ function openLegacy(file: string, fd: number, size: number, foreign: Set<string>
         at += 8 + count * DTYPE_SIZE[s.dtype];
       }
       if (at > size) throw corrupt(file, `${file} is truncated: its storages need ${at} bytes, the file has ${size}.`, 'Download or copy the checkpoint again.');
-      return fromPickled(foreign, file, 'pytorch-legacy', size, main.value, (s, off, len) => readExact(fd, len, (offsets.get(s.key) ?? 0) + off, file), () => closeSync(fd));
+      return fromPickled({
+        foreign,
+        file,
+        format: 'pytorch-legacy',
+        fileBytes: size,
+        root: main.value,
+        readStorage: (s, off, len) => readExact(fd, len, (offsets.get(s.key) ?? 0) + off, file),
+        close: () => closeSync(fd),
+      });
     } catch (err) {
       const ended = err instanceof KestrelError && /ends early/.test(err.message);
       if (ended && headLength < size) {

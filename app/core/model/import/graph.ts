@@ -88,6 +88,22 @@ const bytesOf = (a: Float32Array | Int8Array | BigInt64Array | Int32Array): Uint
 
 // ---- graph construction -------------------------------------------------------------------------
 
+/** An attention layer's width and heads, and the additive mask (the text tower's causal mask). */
+interface AttentionShape {
+  width: number;
+  heads: number;
+  mask?: string | undefined;
+}
+
+/** A finished tower's graph name, its input, and the output name given to the result. */
+interface TowerIo {
+  graphName: string;
+  input: { name: string; type: TensorType; shape: (number | string)[] };
+  output: string;
+  result: string;
+  width: number;
+}
+
 class Graph {
   readonly nodes: OnnxNode[] = [];
   readonly initializers: OnnxInitializer[] = [];
@@ -103,14 +119,14 @@ class Graph {
     return `${hint}_${this.n++}`;
   }
 
-  op(op: string, inputs: string[], attributes?: Record<string, AttributeValue>, outputs = 1, domain?: string): string[] {
+  op(op: string, inputs: string[], attributes?: Record<string, AttributeValue>, { outputs = 1, domain }: { outputs?: number; domain?: string } = {}): string[] {
     const outs = Array.from({ length: outputs }, () => this.fresh(op.toLowerCase()));
     this.nodes.push({ op, inputs, outputs: outs, name: this.fresh(`n_${op}`), ...(attributes ? { attributes } : {}), ...(domain ? { domain } : {}) });
     return outs;
   }
 
   op1(op: string, inputs: string[], attributes?: Record<string, AttributeValue>, domain?: string): string {
-    return this.op(op, inputs, attributes, 1, domain)[0] ?? '';
+    return this.op(op, inputs, attributes, { outputs: 1, ...(domain ? { domain } : {}) })[0] ?? '';
   }
 
   /** A small constant held in memory. */
@@ -202,7 +218,7 @@ class Graph {
   }
 
   /** Multi-head self-attention over axis 1 of x [B, L, width], packed q/k/v weights `${name}.in_w`. */
-  attention(x: string, name: string, width: number, heads: number, mask?: string): string {
+  attention(x: string, name: string, { width, heads, mask }: AttentionShape): string {
     const hd = width / heads;
     const qkv = this.linear(x, `${name}.in_w`, `${name}.in_b`);
     const split = this.op1('Transpose', [this.op1('Reshape', [qkv, this.constant([0, 0, 3, heads, hd], [5], 'i64')])], { perm: [2, 0, 3, 1, 4] });
@@ -228,20 +244,20 @@ class Graph {
     const a = this.o.adapter;
     if (!a) throw new Error('no adapter spec');
     const h = this.gelu(this.linear(u, `${name}.mga.down_w`, `${name}.mga.down_b`));
-    let att = this.attention(h, `${name}.mga.attn`, a.width, a.heads);
+    let att = this.attention(h, `${name}.mga.attn`, { width: a.width, heads: a.heads });
     if (text) {
       const p = this.linear(att, `${name}.mms.l1_w`, `${name}.mms.l1_b`);
-      const q = this.attention(p, `${name}.mms.attn`, a.mmsWidth, a.mmsHeads);
+      const q = this.attention(p, `${name}.mms.attn`, { width: a.mmsWidth, heads: a.mmsHeads });
       const r = this.gateMix(q, p, `${name}.mms.gate`);
       att = this.op1('Add', [att, this.linear(r, `${name}.mms.l2_w`, `${name}.mms.l2_b`)]);
     }
-    att = this.attention(att, `${name}.mga.attn`, a.width, a.heads);
+    att = this.attention(att, `${name}.mga.attn`, { width: a.width, heads: a.heads });
     const v = this.gateMix(h, att, `${name}.mga.gate`);
     return this.op1('Add', [u, this.linear(v, `${name}.mga.up_w`, `${name}.mga.up_b`)]);
   }
 
-  block(x: string, name: string, width: number, heads: number, mask: string | undefined, text: boolean): string {
-    const attn = this.attention(this.layerNorm(x, `${name}.ln1`), `${name}.attn`, width, heads, mask);
+  block(x: string, name: string, { width, heads, mask, text }: AttentionShape & { text: boolean }): string {
+    const attn = this.attention(this.layerNorm(x, `${name}.ln1`), `${name}.attn`, { width, heads, mask });
     const y = this.op1('Add', [x, attn]);
     const hidden = this.activation(this.linear(this.layerNorm(y, `${name}.ln2`), `${name}.fc_w`, `${name}.fc_b`), this.o.activation);
     let m = this.linear(hidden, `${name}.proj_w`, `${name}.proj_b`);
@@ -250,12 +266,12 @@ class Graph {
   }
 
   finish(x: string): string {
-    if (this.o.normalize === false) return this.op('Identity', [x], undefined, 1)[0] ?? '';
+    if (this.o.normalize === false) return this.op('Identity', [x], undefined, { outputs: 1 })[0] ?? '';
     const norm = this.op1('ReduceL2', [x], { axes: [-1], keepdims: 1 });
     return this.op1('Div', [x, this.op1('Max', [norm, this.constant([1e-12], [])])]);
   }
 
-  model(graphName: string, input: { name: string; type: TensorType; shape: (number | string)[] }, output: string, result: string, width: number): OnnxModel {
+  model({ graphName, input, output, result, width }: TowerIo): OnnxModel {
     // Rename the last node's output to the tower's output name.
     const last = this.nodes[this.nodes.length - 1];
     if (last && last.outputs[0] === result) last.outputs[0] = output;
@@ -288,11 +304,17 @@ export function buildImageTower(o: TowerOptions): OnnxModel {
   const cls = g.op1('Expand', [g.op1('Reshape', [g.weight('v.cls'), g.constant([1, 1, v.width], [3], 'i64')]), clsShape]);
   let x = g.op1('Add', [g.op1('Concat', [cls, tokens], { axis: 1 }), g.weight('v.pos')]);
   x = g.layerNorm(x, 'v.ln_pre');
-  for (let i = 0; i < v.layers; i++) x = g.block(x, `v.b${i}`, v.width, v.heads, undefined, false);
+  for (let i = 0; i < v.layers; i++) x = g.block(x, `v.b${i}`, { width: v.width, heads: v.heads, text: false });
   const pooled = g.op1('Gather', [x, g.constant([0], [], 'i64')], { axis: 1 });
   const emb = g.linear(g.layerNorm(pooled, 'v.ln_post'), 'v.proj');
   const out = g.finish(emb);
-  return g.model('image_tower', { name: IMAGE_INPUT, type: TensorType.FLOAT, shape: ['batch', 3, v.imageSize, v.imageSize] }, IMAGE_OUTPUT, out, o.spec.embedDim);
+  return g.model({
+    graphName: 'image_tower',
+    input: { name: IMAGE_INPUT, type: TensorType.FLOAT, shape: ['batch', 3, v.imageSize, v.imageSize] },
+    output: IMAGE_OUTPUT,
+    result: out,
+    width: o.spec.embedDim,
+  });
 }
 
 /** int64[batch, contextLength] → float32[batch, embedDim]; pools the end token (the largest id). */
@@ -312,11 +334,17 @@ export function buildTextTower(o: TowerOptions): OnnxModel {
   const mask: number[] = [];
   for (let i = 0; i < c; i++) for (let j = 0; j < c; j++) mask.push(j > i ? -Infinity : 0);
   const maskName = g.constant(mask, [c, c]);
-  for (let i = 0; i < t.layers; i++) x = g.block(x, `t.b${i}`, t.width, t.heads, maskName, true);
+  for (let i = 0; i < t.layers; i++) x = g.block(x, `t.b${i}`, { width: t.width, heads: t.heads, mask: maskName, text: true });
   // The end-of-text token has the largest id (49407); ids are exact in float32.
   const eot = g.op1('ArgMax', [g.op1('Cast', [TEXT_INPUT], { to: TensorType.FLOAT })], { axis: -1, keepdims: 1 });
   const pooled = g.op1('GatherND', [x, eot], { batch_dims: 1 });
   const emb = g.linear(g.layerNorm(pooled, 't.ln_final'), 't.proj');
   const out = g.finish(emb);
-  return g.model('text_tower', { name: TEXT_INPUT, type: TensorType.INT64, shape: ['batch', c] }, TEXT_OUTPUT, out, o.spec.embedDim);
+  return g.model({
+    graphName: 'text_tower',
+    input: { name: TEXT_INPUT, type: TensorType.INT64, shape: ['batch', c] },
+    output: TEXT_OUTPUT,
+    result: out,
+    width: o.spec.embedDim,
+  });
 }

@@ -188,6 +188,165 @@ function towerBytes(ck: Checkpoint, plan: LayoutPlan, prefix: string): number {
   return n;
 }
 
+/** One import under way: its options, the source file and checkpoint, and its notes, progress and cancel check. */
+interface ImportRun {
+  o: ImportOptions;
+  file: string;
+  ck: Checkpoint;
+  precision: Precision;
+  note(m: string): void;
+  progress(p: ImportProgress): void;
+  stopIfCancelled(): void;
+}
+
+/** What the check found: the layout, the model the file name names, the architecture and the plan. */
+interface Checked {
+  layout: Layout;
+  known: KnownModel | undefined;
+  spec: ClipSpec;
+  activation: Activation;
+  plan: LayoutPlan;
+}
+
+/** The check phase: layout, architecture (given, recognised or inferred), activation and the parameter plan. */
+function checkCheckpoint({ o, file, ck, note }: ImportRun): Checked {
+  for (const u of ck.unwrapped) note(u);
+  if (ck.foreignObjects.length) note(`skipped objects that are not weights (as asked): ${ck.foreignObjects.join(', ')}`);
+  const detected = detectLayout(ck.tensors.keys());
+  const layout = o.layout ?? detected;
+  if (!layout) {
+    throw new KestrelError({
+      code: 'invalid_input',
+      message: `${file}: the tensor names match no layout Kestrel knows (first names: ${[...ck.tensors.keys()].slice(0, 5).join(', ')}).`,
+      file,
+      hint: 'Kestrel imports open_clip (visual.*, transformer.*), Hugging Face CLIPModel (vision_model.*, text_model.*) and HarMA checkpoints.',
+    });
+  }
+  if (!o.layout) note(`layout: ${layout} (recognised from the tensor names)`);
+  else if (detected && detected !== layout) note(`layout: ${layout} as asked, although the names look like ${detected}`);
+  const known = recogniseModel(file);
+  if (known) note(`recognised ${known.title} from the file name`);
+  let spec = resolveArchitecture(o.arch ?? (o.config ? undefined : known?.arch), o.config);
+  if (!spec) {
+    const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
+    if (!inferred) throw new KestrelError({ code: 'invalid_input', message: `${file}: cannot work out the architecture from the weights.`, file, hint: 'Choose the Architecture (--arch), or pass --config on the command line.' });
+    const match = builtinMatching(inferred);
+    spec = { ...inferred, name: match ?? `ViT (inferred: ${describeSpec(inferred)})` };
+    note(`architecture: ${match ?? 'not a built-in'}, inferred from the weights: ${describeSpec(inferred)} (heads assumed 64 wide; choose the Architecture (--arch) or pass --config if the model differs)`);
+  }
+  const activation = chooseActivation(o, known, spec, note);
+  const plan = planLayout(ck, layout, spec, { ignoreUnknown: o.ignoreUnknown === true });
+  if (plan.ignored.length) note(`not used by the model: ${plan.ignored.length} tensor(s) (${plan.ignored.slice(0, 4).join(', ')}${plan.ignored.length > 4 ? ', …' : ''})`);
+  if (plan.adapter) note(`HarMA adapters: width ${plan.adapter.width} (${plan.adapter.heads} heads), MMS width ${plan.adapter.mmsWidth} (${plan.adapter.mmsHeads} heads), in all ${spec.vision.layers + spec.text.layers} blocks`);
+  return { layout, known, spec, activation, plan };
+}
+
+type Hashing = ReturnType<typeof hashFile>;
+
+/**
+ * Writes image.onnx and text.onnx into `tmp`, reading the checkpoint's tensors as each tower needs
+ * them. Each finished ONNX file is hashed on a worker thread while the next is written; its cancel
+ * goes into `cancelOnFailure`.
+ */
+async function writeTowers(run: ImportRun, checked: Checked, tmp: string, cancelOnFailure: (() => void)[]): Promise<{ written: { name: string; bytes: number; hash: Hashing }[]; towerTimes: Record<string, number> }> {
+  const { o, ck, progress, stopIfCancelled } = run;
+  const { spec, activation, plan } = checked;
+  const producer = { name: 'kestrel import-model', version: IMPORTER_VERSION };
+  const towerTimes: Record<string, number> = {};
+  const written: { name: string; bytes: number; hash: Hashing }[] = [];
+  for (const tower of ['image', 'text'] as const) {
+    const started = performance.now();
+    const prefix = tower === 'image' ? 'v.' : 't.';
+    const total = towerBytes(ck, plan, prefix);
+    let done = 0;
+    const read = (_name: string, p: Param): Float32Array => {
+      stopIfCancelled();
+      const values = readParam(ck, p);
+      for (const s of p.sources) done += ck.tensors.get(s.key)?.bytes ?? 0;
+      progress({ phase: tower, done, total });
+      return values;
+    };
+    const options = { spec, activation, precision: run.precision, params: plan.params, read, ...(plan.adapter ? { adapter: plan.adapter } : {}), normalize: !o.rawOutputs, producer };
+    const model = tower === 'image' ? buildImageTower(options) : buildTextTower(options);
+    const name = `${tower}.onnx`;
+    const bytes = await writeOnnxModel(join(tmp, name), model);
+    const hash = hashFile(join(tmp, name));
+    cancelOnFailure.push(hash.cancel);
+    written.push({ name, bytes, hash });
+    towerTimes[tower] = performance.now() - started;
+  }
+  return { written, towerTimes };
+}
+
+/** The pack's manifest: provenance, architecture, the towers' inputs and outputs, and every file's hash. */
+function packManifest(run: ImportRun, checked: Checked, pack: { source: { sha256: string; bytes: number }; files: Record<string, WrittenFile>; vocabulary: string; vocabularySha: string }): ModelPackManifest {
+  const { o, file, ck, precision } = run;
+  const { layout, known, spec, activation, plan } = checked;
+  const { source, files, vocabulary, vocabularySha } = pack;
+  const licence = o.licence ?? known?.licence ?? `Not stated: no licence was given when ${basename(file)} was imported. Check the terms of the model's publisher before use (kestrel import-model --licence).`;
+  const family = layout === 'hf' ? 'hf_clip' : layout;
+  return {
+    format: 'kestrel-model-pack',
+    formatVersion: 1,
+    name: o.name ?? known?.id ?? basename(file).replace(/\.(pt|pth|bin|safetensors|ckpt)$/i, ''),
+    licence,
+    provenance: {
+      source: basename(file),
+      sha256: source.sha256,
+      bytes: source.bytes,
+      format: ck.format,
+      layout,
+      ...(known ? { recognisedAs: known.id } : {}),
+      unwrapped: ck.unwrapped,
+      ...(ck.foreignObjects.length ? { skippedObjects: ck.foreignObjects } : {}),
+      ignoredTensors: plan.ignored,
+      importer: `kestrel import-model ${IMPORTER_VERSION}`,
+      importedAt: new Date().toISOString(),
+    },
+    architecture: {
+      family,
+      name: spec.name,
+      activation,
+      precision,
+      normalizedOutputs: !o.rawOutputs,
+      embedDim: spec.embedDim,
+      vision: { layers: spec.vision.layers, width: spec.vision.width, heads: spec.vision.heads, patchSize: spec.vision.patchSize, mlpWidth: spec.vision.mlpWidth },
+      text: { layers: spec.text.layers, width: spec.text.width, heads: spec.text.heads, vocabSize: spec.text.vocabSize, mlpWidth: spec.text.mlpWidth },
+      ...(plan.adapter ? { adapter: plan.adapter } : {}),
+    },
+    embeddingSize: spec.embedDim,
+    image: { file: 'image.onnx', input: IMAGE_INPUT, output: IMAGE_OUTPUT, size: spec.vision.imageSize, mean: MEAN, std: STD, resize: 'shortest-side-center-crop', interpolation: 'bicubic' },
+    text: { file: 'text.onnx', input: TEXT_INPUT, output: TEXT_OUTPUT, contextLength: spec.text.contextLength, tokenizer: { kind: 'clip-bpe', files: { vocabulary } } },
+    files: { ...Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.sha256])), [vocabulary]: vocabularySha },
+  };
+}
+
+/** Loads the finished pack once through the runtime (unless --no-verify); returns the time it took. */
+async function verifyPack({ o, progress, stopIfCancelled }: ImportRun, tmp: string): Promise<number> {
+  if (o.verify === false) return 0;
+  const started = performance.now();
+  progress({ phase: 'verify', done: 0, total: 1 });
+  const { ModelSession } = await import('../session.js');
+  const session = await ModelSession.open(tmp, { provider: 'cpu' });
+  await session.close();
+  stopIfCancelled();
+  const verifyMs = performance.now() - started;
+  progress({ phase: 'verify', done: 1, total: 1 });
+  return verifyMs;
+}
+
+/** Renames the finished pack into place, replacing what was there (--force). */
+function moveIntoPlace(tmp: string, out: string): void {
+  if (existsSync(out)) {
+    const old = `${tmp}.old`;
+    renameSync(out, old);
+    renameSync(tmp, out);
+    rmSync(old, { recursive: true, force: true });
+  } else {
+    renameSync(tmp, out);
+  }
+}
+
 /** Imports a checkpoint into a model pack folder. */
 export async function importModel(o: ImportOptions): Promise<ImportResult> {
   const t0 = performance.now();
@@ -211,8 +370,9 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
   const precision = o.precision ?? 'fp32';
 
   const ck = openCheckpoint(file, { skipForeignObjects: o.skipForeignObjects === true });
+  const run: ImportRun = { o, file, ck, precision, note, progress, stopIfCancelled };
   const tmp = join(dirname(out), `.${basename(out)}.importing-${process.pid}-${Date.now()}`);
-  let hashing: ReturnType<typeof hashFile> | undefined;
+  let hashing: Hashing | undefined;
   const cancelOnFailure: (() => void)[] = [];
   try {
     progress({ phase: 'hash', done: 0, total: ck.fileBytes });
@@ -220,63 +380,12 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
 
     const checkStart = performance.now();
     progress({ phase: 'check', done: 0, total: 1 });
-    for (const u of ck.unwrapped) note(u);
-    if (ck.foreignObjects.length) note(`skipped objects that are not weights (as asked): ${ck.foreignObjects.join(', ')}`);
-    const detected = detectLayout(ck.tensors.keys());
-    const layout = o.layout ?? detected;
-    if (!layout) {
-      throw new KestrelError({
-        code: 'invalid_input',
-        message: `${file}: the tensor names match no layout Kestrel knows (first names: ${[...ck.tensors.keys()].slice(0, 5).join(', ')}).`,
-        file,
-        hint: 'Kestrel imports open_clip (visual.*, transformer.*), Hugging Face CLIPModel (vision_model.*, text_model.*) and HarMA checkpoints.',
-      });
-    }
-    if (!o.layout) note(`layout: ${layout} (recognised from the tensor names)`);
-    else if (detected && detected !== layout) note(`layout: ${layout} as asked, although the names look like ${detected}`);
-    const known = recogniseModel(file);
-    if (known) note(`recognised ${known.title} from the file name`);
-    let spec = resolveArchitecture(o.arch ?? (o.config ? undefined : known?.arch), o.config);
-    if (!spec) {
-      const inferred = inferSpec(ck, layout === 'hf' ? 'hf' : 'open_clip');
-      if (!inferred) throw new KestrelError({ code: 'invalid_input', message: `${file}: cannot work out the architecture from the weights.`, file, hint: 'Choose the Architecture (--arch), or pass --config on the command line.' });
-      const match = builtinMatching(inferred);
-      spec = { ...inferred, name: match ?? `ViT (inferred: ${describeSpec(inferred)})` };
-      note(`architecture: ${match ?? 'not a built-in'}, inferred from the weights: ${describeSpec(inferred)} (heads assumed 64 wide; choose the Architecture (--arch) or pass --config if the model differs)`);
-    }
-    const activation = chooseActivation(o, known, spec, note);
-    const plan = planLayout(ck, layout, spec, { ignoreUnknown: o.ignoreUnknown === true });
-    if (plan.ignored.length) note(`not used by the model: ${plan.ignored.length} tensor(s) (${plan.ignored.slice(0, 4).join(', ')}${plan.ignored.length > 4 ? ', …' : ''})`);
-    if (plan.adapter) note(`HarMA adapters: width ${plan.adapter.width} (${plan.adapter.heads} heads), MMS width ${plan.adapter.mmsWidth} (${plan.adapter.mmsHeads} heads), in all ${spec.vision.layers + spec.text.layers} blocks`);
+    const checked = checkCheckpoint(run);
     const checkMs = performance.now() - checkStart;
     progress({ phase: 'check', done: 1, total: 1 });
 
     mkdirSync(tmp, { recursive: true });
-    const producer = { name: 'kestrel import-model', version: IMPORTER_VERSION };
-    const towerTimes: Record<string, number> = {};
-    // Each finished ONNX file is hashed on a worker thread while the next is written.
-    const written: { name: string; bytes: number; hash: ReturnType<typeof hashFile> }[] = [];
-    for (const tower of ['image', 'text'] as const) {
-      const started = performance.now();
-      const prefix = tower === 'image' ? 'v.' : 't.';
-      const total = towerBytes(ck, plan, prefix);
-      let done = 0;
-      const read = (_name: string, p: Param): Float32Array => {
-        stopIfCancelled();
-        const values = readParam(ck, p);
-        for (const s of p.sources) done += ck.tensors.get(s.key)?.bytes ?? 0;
-        progress({ phase: tower, done, total });
-        return values;
-      };
-      const options = { spec, activation, precision, params: plan.params, read, ...(plan.adapter ? { adapter: plan.adapter } : {}), normalize: !o.rawOutputs, producer };
-      const model = tower === 'image' ? buildImageTower(options) : buildTextTower(options);
-      const name = `${tower}.onnx`;
-      const bytes = await writeOnnxModel(join(tmp, name), model);
-      const hash = hashFile(join(tmp, name));
-      cancelOnFailure.push(hash.cancel);
-      written.push({ name, bytes, hash });
-      towerTimes[tower] = performance.now() - started;
-    }
+    const { written, towerTimes } = await writeTowers(run, checked, tmp, cancelOnFailure);
     const files: Record<string, WrittenFile> = {};
     for (const { name, bytes, hash } of written) files[name] = { bytes, sha256: (await hash.result).sha256 };
     const source = await hashing.result;
@@ -288,72 +397,19 @@ export async function importModel(o: ImportOptions): Promise<ImportResult> {
     const vocabularyBytes = readFileSync(clipVocabularyPath());
     writeFileSync(join(tmp, vocabulary), vocabularyBytes);
     const vocabularySha = createHash('sha256').update(vocabularyBytes).digest('hex');
-    const licence = o.licence ?? known?.licence ?? `Not stated: no licence was given when ${basename(file)} was imported. Check the terms of the model's publisher before use (kestrel import-model --licence).`;
-    const family = layout === 'hf' ? 'hf_clip' : layout;
-    const manifest: ModelPackManifest = {
-      format: 'kestrel-model-pack',
-      formatVersion: 1,
-      name: o.name ?? known?.id ?? basename(file).replace(/\.(pt|pth|bin|safetensors|ckpt)$/i, ''),
-      licence,
-      provenance: {
-        source: basename(file),
-        sha256: source.sha256,
-        bytes: source.bytes,
-        format: ck.format,
-        layout,
-        ...(known ? { recognisedAs: known.id } : {}),
-        unwrapped: ck.unwrapped,
-        ...(ck.foreignObjects.length ? { skippedObjects: ck.foreignObjects } : {}),
-        ignoredTensors: plan.ignored,
-        importer: `kestrel import-model ${IMPORTER_VERSION}`,
-        importedAt: new Date().toISOString(),
-      },
-      architecture: {
-        family,
-        name: spec.name,
-        activation,
-        precision,
-        normalizedOutputs: !o.rawOutputs,
-        embedDim: spec.embedDim,
-        vision: { layers: spec.vision.layers, width: spec.vision.width, heads: spec.vision.heads, patchSize: spec.vision.patchSize, mlpWidth: spec.vision.mlpWidth },
-        text: { layers: spec.text.layers, width: spec.text.width, heads: spec.text.heads, vocabSize: spec.text.vocabSize, mlpWidth: spec.text.mlpWidth },
-        ...(plan.adapter ? { adapter: plan.adapter } : {}),
-      },
-      embeddingSize: spec.embedDim,
-      image: { file: 'image.onnx', input: IMAGE_INPUT, output: IMAGE_OUTPUT, size: spec.vision.imageSize, mean: MEAN, std: STD, resize: 'shortest-side-center-crop', interpolation: 'bicubic' },
-      text: { file: 'text.onnx', input: TEXT_INPUT, output: TEXT_OUTPUT, contextLength: spec.text.contextLength, tokenizer: { kind: 'clip-bpe', files: { vocabulary } } },
-      files: { ...Object.fromEntries(Object.entries(files).map(([k, v]) => [k, v.sha256])), [vocabulary]: vocabularySha },
-    };
+    const manifest = packManifest(run, checked, { source, files, vocabulary, vocabularySha });
     ModelPackManifest.parse(manifest);
     writeFileSync(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 
-    let verifyMs = 0;
-    if (o.verify !== false) {
-      const started = performance.now();
-      progress({ phase: 'verify', done: 0, total: 1 });
-      const { ModelSession } = await import('../session.js');
-      const session = await ModelSession.open(tmp, { provider: 'cpu' });
-      await session.close();
-      stopIfCancelled();
-      verifyMs = performance.now() - started;
-      progress({ phase: 'verify', done: 1, total: 1 });
-    }
-
+    const verifyMs = await verifyPack(run, tmp);
     stopIfCancelled();
-    if (existsSync(out)) {
-      const old = `${tmp}.old`;
-      renameSync(out, old);
-      renameSync(tmp, out);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(tmp, out);
-    }
+    moveIntoPlace(tmp, out);
     // In place now: a cancel that arrives this late is too late.
     o.onProgress?.({ phase: 'done', done: 1, total: 1 });
     return {
       dir: out,
       manifest,
-      layout,
+      layout: checked.layout,
       format: ck.format,
       precision,
       sourceBytes: source.bytes,

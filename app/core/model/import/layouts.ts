@@ -71,7 +71,14 @@ class PlanBuilder {
   }
 }
 
-function openClipBlock(p: PlanBuilder, name: string, prefix: string, width: number, mlp: number): void {
+/** One residual block: our parameter names, the checkpoint's key prefix and the block's width. */
+interface BlockAt {
+  name: string;
+  prefix: string;
+  width: number;
+}
+
+function openClipBlock(p: PlanBuilder, { name, prefix, width }: BlockAt, mlp: number): void {
   p.layerNorm(`${name}.ln1`, `${prefix}.ln_1`, width);
   p.packedAttention(`${name}.attn`, `${prefix}.attn`, width);
   p.layerNorm(`${name}.ln2`, `${prefix}.ln_2`, width);
@@ -81,7 +88,7 @@ function openClipBlock(p: PlanBuilder, name: string, prefix: string, width: numb
   p.copy(`${name}.proj_b`, `${prefix}.mlp.c_proj.bias`, [width]);
 }
 
-function harmaAdapter(p: PlanBuilder, name: string, prefix: string, width: number, a: AdapterSpec, text: boolean): void {
+function harmaAdapter(p: PlanBuilder, { name, prefix, width }: BlockAt, a: AdapterSpec, text: boolean): void {
   p.copy(`${name}.gate`, `${prefix}.gate1`, []);
   const m = `${prefix}.mmadapter`;
   p.copy(`${name}.mga.gate`, `${m}.gate1`, []);
@@ -110,8 +117,8 @@ function openClipPlan(s: ClipSpec, adapter?: AdapterSpec): PlanBuilder {
   p.layerNorm('v.ln_pre', 'visual.ln_pre', v.width);
   for (let i = 0; i < v.layers; i++) {
     const prefix = `visual.transformer.resblocks.${i}`;
-    openClipBlock(p, `v.b${i}`, prefix, v.width, v.mlpWidth);
-    if (adapter) harmaAdapter(p, `v.b${i}`, prefix, v.width, adapter, false);
+    openClipBlock(p, { name: `v.b${i}`, prefix, width: v.width }, v.mlpWidth);
+    if (adapter) harmaAdapter(p, { name: `v.b${i}`, prefix, width: v.width }, adapter, false);
   }
   p.layerNorm('v.ln_post', 'visual.ln_post', v.width);
   p.copy('v.proj', 'visual.proj', [v.width, s.embedDim]);
@@ -120,8 +127,8 @@ function openClipPlan(s: ClipSpec, adapter?: AdapterSpec): PlanBuilder {
   p.copy('t.pos', 'positional_embedding', [t.contextLength, t.width]);
   for (let i = 0; i < t.layers; i++) {
     const prefix = `transformer.resblocks.${i}`;
-    openClipBlock(p, `t.b${i}`, prefix, t.width, t.mlpWidth);
-    if (adapter) harmaAdapter(p, `t.b${i}`, prefix, t.width, adapter, true);
+    openClipBlock(p, { name: `t.b${i}`, prefix, width: t.width }, t.mlpWidth);
+    if (adapter) harmaAdapter(p, { name: `t.b${i}`, prefix, width: t.width }, adapter, true);
   }
   p.layerNorm('t.ln_final', 'ln_final', t.width);
   p.copy('t.proj', 'text_projection', [t.width, s.embedDim]);

@@ -7,7 +7,7 @@
  */
 import { parentPort, type Worker } from 'node:worker_threads';
 import { KestrelError, type KestrelErrorData } from '../../../contract/index.js';
-import { startWorker } from '../../platform/workers.js';
+import { startWorker } from '../../platform/index.js';
 import { importModel, isImportCancelled, type ImportOptions, type ImportProgress } from './importer.js';
 
 export type ImportWorkerOptions = Omit<ImportOptions, 'onProgress' | 'onNote' | 'signal'>;

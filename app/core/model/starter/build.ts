@@ -20,7 +20,7 @@ const CONTEXT = 77;
 export function buildImageTower(): Uint8Array {
   const g = new GraphBuilder('kestrel-starter-image');
   const x = g.input('pixel_values', 'float32', ['batch', 3, STARTER_IMAGE_SIZE, STARTER_IMAGE_SIZE]);
-  const [r, gr, b] = g.op('Split', [x], { axis: 1 }, 3) as [string, string, string];
+  const [r, gr, b] = g.op('Split', [x], { axis: 1 }, { outputs: 3 }) as [string, string, string];
   const third = g.floats([1 / 3], []);
   const L = g.one('Mul', [g.one('Add', [g.one('Add', [r, gr]), b]), third]);
   const S = g.one('Sub', [g.one('Max', [r, gr, b]), g.one('Min', [r, gr, b])]);
