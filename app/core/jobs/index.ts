@@ -176,3 +176,4 @@ export class IndexJobs {
     await Promise.allSettled(all.map((r) => r.done));
   }
 }
+export { indexHandlers, type IndexHandlerDeps } from './handlers.js';

@@ -38,3 +38,4 @@ export {
   type Precision,
 } from './import/index.js';
 export * from './starter/index.js';
+export { activeModelOf, modelHandlers, type ActiveModel, type ModelHandlerDeps } from './handlers.js';

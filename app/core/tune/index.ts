@@ -24,3 +24,5 @@ export {
 } from './train.js';
 export { runTuningInWorker, serveTuning, type TuneWorkerMessage, type TuneWorkerRequest } from './worker.js';
 export { AdapterRegistry, newAdapterId, type RegisteredAdapter } from './registry.js';
+export { MIN_TUNING_IMAGES, tuneHandlers, type TuneHandlerDeps, type Tuning } from './handlers.js';
+export { adaptersHandlers } from './adapters-handlers.js';
