@@ -2,7 +2,7 @@
  * A child process for the caption durability test: adds a caption, edits it, says "saved <id>" on
  * stdout once both calls have returned, and then keeps running until it is killed.
  */
-import { CaptionStore } from '../../app/core/catalog/index.js';
+import { CaptionJournal as CaptionStore } from '../../app/core/captions/index.js';
 
 const [dataDir, archiveId] = process.argv.slice(2);
 const store = new CaptionStore(dataDir!);

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CAPTION_FORMATS, type CaptionFormat } from '../../core/captions/index.js';
-import { exportCaptionFile, importCaptionFile, resolveArchive } from '../../core/caption-tuning.js';
+import { CAPTION_FORMATS, exportCaptionFile, importCaptionFile, type CaptionFormat } from '../../core/captions/index.js';
+import { resolveArchive } from '../../core/catalog/index.js';
 import { openEngine, type Engine } from '../../core/index.js';
 import { printJson, type Command, type CommandContext } from '../command.js';
 import { UsageError } from '../errors.js';
@@ -37,7 +37,7 @@ export const captionsCommand: Command = {
     const engine = await openEngine({ dataDir: ctx.dataDir, runtime: 'in-process', loadModel: false, resumeJobs: false });
     try {
       const archiveId = await archiveOf(ctx, engine);
-      const deps = { catalog: engine.catalog, store: engine.captions, events: engine.events };
+      const deps = { catalog: engine.catalog, journal: engine.captions, events: engine.events };
       if (sub === 'import') {
         const r = await importCaptionFile(deps, archiveId, resolve(file!));
         if (ctx.json) printJson(ctx, r);

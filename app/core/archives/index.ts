@@ -284,3 +284,4 @@ export async function readArchive(archive: Pick<ArchiveRecord, 'id' | 'roots' | 
 }
 
 export { ScanRegistry, type ScanRun } from './scans.js';
+export { archiveHandlers, type ArchiveHandlerDeps, type ArchiveHandlers } from './handlers.js';

@@ -86,3 +86,4 @@ export class BasemapService {
 function withVersion(source: BasemapSource): Opened {
   return { source, info: { ...source.info, version: randomBytes(6).toString('hex') } };
 }
+export { basemapHandlers } from './handlers.js';

@@ -10,7 +10,8 @@
  *   coco      COCO captions: `{images: [{id, file_name, …}], annotations: [{id, image_id, caption}], …}`
  *   jsonl     one `{filename, captions}` object per line
  *
- * Pure functions over text: no files, no catalog (the catalog stores the model; see docs/tuning.md).
+ * Pure functions over text: no files, no catalog (the caption journal stores the model; see docs/tuning.md).
+ * This is the one caption file parser: `kestrel captions import` and the caption bank both read through it.
  */
 import { KestrelError } from '../../contract/index.js';
 
@@ -232,6 +233,19 @@ export function parseCaptions(raw: string, file: string, format?: CaptionFormat)
     case 'jsonl':
       return parseJsonl(text, file);
   }
+}
+
+/**
+ * The caption texts of a file, for the caption bank: any caption file parseCaptions reads (through
+ * it, with its messages), or plain text with one caption per line. Each text is trimmed and its
+ * runs of white space made one space; empty texts and texts over 1000 characters are left out.
+ */
+export function captionTexts(raw: string, file: string): string[] {
+  const text = raw.charCodeAt(0) === 0xfeff ? raw.slice(1) : raw;
+  const head = text.trimStart();
+  const structured = /\.jsonl$/i.test(file) || head.startsWith('[') || head.startsWith('{');
+  const texts = structured ? parseCaptions(text, file).images.flatMap((image) => image.captions.map((c) => c.text)) : text.split('\n');
+  return texts.map((c) => c.trim().replace(/\s+/g, ' ')).filter((c) => c.length > 0 && c.length <= 1000);
 }
 
 /** Karpathy-style tokens for a caption written in Kestrel: lower case, words only. */

@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Low } from 'lowdb';
-import type { ArchiveSummary, Notice } from '../../contract/index.js';
+import { KestrelError, type ArchiveSummary, type Notice } from '../../contract/index.js';
 import { openJsonStore } from './json-store.js';
+
+export { openJsonStore } from './json-store.js';
 
 /** A folder (or several) of imagery the user added, scanned recursively minus the exclude globs. */
 export interface ArchiveRecord {
@@ -211,4 +213,14 @@ export class Catalog {
   }
 }
 
-export { CaptionStore, type CaptionChange, type CaptionProvenance, type CaptionState, type CaptionTarget, type CaptionWho } from './captions.js';
+
+/** An archive id the catalog holds, or a not_found error naming it. */
+export function knownArchive(catalog: Pick<Catalog, 'archive'>, id: string): string {
+  if (!catalog.archive(id)) throw new KestrelError({ code: 'not_found', message: `There is no archive ${id}.`, hint: 'archives.list shows the archives.' });
+  return id;
+}
+
+/** An archive by id, or by one of its folders. */
+export function resolveArchive(catalog: Pick<Catalog, 'archive' | 'archives'>, ref: string): string | undefined {
+  return catalog.archive(ref)?.id ?? catalog.archives().find((a) => a.roots.some((r) => r === ref || r.replace(/[\\/]+$/, '') === ref.replace(/[\\/]+$/, '')))?.id;
+}

@@ -177,3 +177,4 @@ export class IndexJobs {
     await Promise.allSettled(all.map((r) => r.done));
   }
 }
+export { indexHandlers, type IndexHandlerDeps } from './handlers.js';

@@ -41,3 +41,4 @@ export {
   type Precision,
 } from './import/index.js';
 export * from './starter/index.js';
+export { activeModelOf, modelHandlers, type ActiveModel, type ModelHandlerDeps } from './handlers.js';

@@ -12,9 +12,9 @@ import { KestrelError, type SearchHit, type SearchResult } from '../../contract/
 import type { Catalog, SceneRecord } from '../catalog/index.js';
 import { isIndexMeta, liveSlots, modelKey, storeDirOf, type IndexMeta } from '../jobs/index.js';
 import { bandMapping, chipAt, chipToRgb, LruCache, openScene, sceneStatistics, type Scene } from '../raster/index.js';
-import { VectorStore } from '../vectors/index.js';
+import { calibrate, dotScorer, exactTopK, VectorStore, zScore } from '../vectors/index.js';
 
-export { CaptionBank } from './captions.js';
+export { searchHandlers, type SearchHandlerDeps } from './handlers.js';
 
 export interface SearchFilter {
   topK?: number | undefined;
@@ -83,20 +83,6 @@ function inBbox(lon: number, lat: number, [w, s, e, n]: [number, number, number,
   return w <= e ? lon >= w && lon <= e : lon >= w || lon <= e;
 }
 
-/** The k best rows by dot product (exact), best first. */
-function exactTopK(vectors: Float32Array, dim: number, query: Float32Array, k: number, allow: (row: number) => boolean): { row: number; score: number }[] {
-  const n = vectors.length / dim;
-  const out: { row: number; score: number }[] = [];
-  for (let r = 0; r < n; r++) {
-    if (!allow(r)) continue;
-    let dot = 0;
-    for (let d = 0; d < dim; d++) dot += query[d]! * vectors[r * dim + d]!;
-    out.push({ row: r, score: dot });
-  }
-  out.sort((a, b) => b.score - a.score);
-  return out.slice(0, k);
-}
-
 /**
  * An adapter's image side for re-scoring: the stored base vectors stay as they are; the adapted
  * ones are computed once per (store commit, adapter) and kept in memory, and the store is then
@@ -106,6 +92,43 @@ export interface ImageAdapter {
   id: string;
   /** Adapts `rows` L2-normalised base vectors (rows × dim) to the adapted space. */
   apply(x: Float32Array, rows: number): Promise<Float32Array>;
+}
+
+/** What a search adds to its filter: a chip to leave out (chip → similar chips), an adapter to score through. */
+export interface QueryOptions {
+  exclude?: ChipRef | undefined;
+  adapter?: ImageAdapter | undefined;
+}
+
+type Candidate = { h: Handle; row: number; rec: SceneRecord; similarity: number; score: number };
+
+/**
+ * Non-maximum suppression per scene over candidates best first: a hit overlapping a better one of
+ * the same scene by at least MERGE_OVERLAP of the smaller window is folded into it; topK are kept.
+ */
+function mergeOverlapping(candidates: Candidate[], topK: number): (Candidate & { merged: number })[] {
+  const kept: (Candidate & { merged: number })[] = [];
+  const byScene = new Map<string, (Candidate & { merged: number })[]>();
+  for (const c of candidates) {
+    const w = c.h.windows.subarray(4 * c.row, 4 * c.row + 4);
+    const same = byScene.get(c.rec.id) ?? [];
+    const over = same.find((k) => {
+      const v = k.h.windows.subarray(4 * k.row, 4 * k.row + 4);
+      const ix = Math.max(0, Math.min(w[0]! + w[2]!, v[0]! + v[2]!) - Math.max(w[0]!, v[0]!));
+      const iy = Math.max(0, Math.min(w[1]! + w[3]!, v[1]! + v[3]!) - Math.max(w[1]!, v[1]!));
+      return ix * iy >= MERGE_OVERLAP * Math.min(w[2]! * w[3]!, v[2]! * v[3]!);
+    });
+    if (over) {
+      over.merged++;
+      continue;
+    }
+    if (kept.length >= topK) continue;
+    const k = { ...c, merged: 0 };
+    kept.push(k);
+    same.push(k);
+    byScene.set(c.rec.id, same);
+  }
+  return kept;
 }
 
 export class SearchService {
@@ -209,11 +232,12 @@ export class SearchService {
     return out;
   }
 
-  private async polygonOf(rec: SceneRecord, x: number, y: number, w: number, hgt: number): Promise<SearchHit['polygon']> {
+  private async polygonOf(rec: SceneRecord, window: SearchHit['window']): Promise<SearchHit['polygon']> {
     if (!rec.summary?.georeferenced) return null;
     const s = await this.scene(rec.path).catch(() => undefined);
     const t = s?.toLonLat;
     if (!t) return null;
+    const { x, y, width: w, height: hgt } = window;
     const ring = [t(x, y), t(x, y + hgt), t(x + w, y + hgt), t(x + w, y), t(x, y)];
     return { type: 'Polygon', coordinates: [ring] };
   }
@@ -253,90 +277,18 @@ export class SearchService {
    * Text (already embedded) or chip → ranked, merged, grouped hits. With an adapter, `query` is
    * already in the adapted space and the chips are scored through the adapter's image side.
    */
-  async search(modelId: string, query: Float32Array, filter: SearchFilter, exclude?: ChipRef, adapter?: ImageAdapter): Promise<SearchResult> {
+  async search(modelId: string, query: Float32Array, filter: SearchFilter, options: QueryOptions = {}): Promise<SearchResult> {
     const t0 = performance.now();
     const topK = filter.topK ?? 50;
-    const handles = await this.stores(modelId, filter.archiveIds);
-    const levels = filter.levels ? new Set(filter.levels) : undefined;
-    const folder = filter.folder ? (filter.folder.endsWith(sep) ? filter.folder : filter.folder + sep) : undefined;
-    type Candidate = { h: Handle; row: number; rec: SceneRecord; similarity: number; score: number };
     const candidates: Candidate[] = [];
     const calibration: SearchResult['calibration'] = [];
-    for (const h of handles) {
-      const live = liveSlots(h.meta, await this.catalog.scenes(h.archiveId));
-      const area = filter.bbox || filter.polygon ? await this.centres(h, live) : undefined;
-      const allow = (row: number): boolean => {
-        const slot = h.slotOf[row]!;
-        const rec = live.get(slot);
-        if (!rec) return false;
-        if (exclude && exclude.archiveId === h.archiveId && exclude.row === row) return false;
-        if (levels && !levels.has(h.levelOf[row]!)) return false;
-        if (folder && !rec.path.startsWith(folder)) return false;
-        if (area) {
-          const lon = area[2 * row]!;
-          const lat = area[2 * row + 1]!;
-          if (Number.isNaN(lon)) return false;
-          if (filter.bbox && !inBbox(lon, lat, filter.bbox)) return false;
-          if (filter.polygon && !inPolygon(lon, lat, filter.polygon.coordinates)) return false;
-        }
-        return true;
-      };
-      // Calibration: this query's similarity to a fixed sample of the archive's live chips.
-      const dim = h.store.dim;
-      const adaptedRows = adapter ? await this.adaptedVectors(h, adapter) : undefined;
-      // Through an adapter, a sampled row is read in place among the adapted rows, by its row number.
-      const sampleVectors = adaptedRows ?? h.sample.vectors;
-      let sum = 0;
-      let sq = 0;
-      let m = 0;
-      for (let i = 0; i < h.sample.rows.length; i++) {
-        const row = h.sample.rows[i]!;
-        if (!live.has(h.slotOf[row]!)) continue;
-        const at = (adaptedRows ? row : i) * dim;
-        let dot = 0;
-        for (let d = 0; d < dim; d++) dot += query[d]! * sampleVectors[at + d]!;
-        sum += dot;
-        sq += dot * dot;
-        m++;
-      }
-      const mean = m > 0 ? sum / m : 0;
-      const std = m > 1 ? Math.sqrt(Math.max(1e-12, (sq - m * mean * mean) / (m - 1))) : 1;
-      calibration.push({ archiveId: h.archiveId, mean, std, sample: m });
-      // Over-fetch: merging overlapping chips folds several candidates into one hit.
-      const want = Math.min(4000, topK * 8);
-      const found = adaptedRows ? exactTopK(adaptedRows, dim, query, want, allow) : await h.store.search(query, want, { allow });
-      for (const f of found) {
-        const score = (f.score - mean) / std;
-        if (filter.minScore !== undefined && score < filter.minScore) continue;
-        candidates.push({ h, row: f.row, rec: live.get(h.slotOf[f.row]!)!, similarity: f.score, score });
-      }
+    for (const h of await this.stores(modelId, filter.archiveIds)) {
+      const found = await this.rank(h, query, { filter, topK, ...options });
+      calibration.push(found.calibration);
+      candidates.push(...found.candidates);
     }
     candidates.sort((a, b) => b.score - a.score);
-
-    // Non-maximum suppression per scene: a hit overlapping a better one of the same scene by at least
-    // MERGE_OVERLAP of the smaller window is folded into it.
-    const kept: (Candidate & { merged: number })[] = [];
-    const byScene = new Map<string, (Candidate & { merged: number })[]>();
-    for (const c of candidates) {
-      const w = c.h.windows.subarray(4 * c.row, 4 * c.row + 4);
-      const same = byScene.get(c.rec.id) ?? [];
-      const over = same.find((k) => {
-        const v = k.h.windows.subarray(4 * k.row, 4 * k.row + 4);
-        const ix = Math.max(0, Math.min(w[0]! + w[2]!, v[0]! + v[2]!) - Math.max(w[0]!, v[0]!));
-        const iy = Math.max(0, Math.min(w[1]! + w[3]!, v[1]! + v[3]!) - Math.max(w[1]!, v[1]!));
-        return ix * iy >= MERGE_OVERLAP * Math.min(w[2]! * w[3]!, v[2]! * v[3]!);
-      });
-      if (over) {
-        over.merged++;
-        continue;
-      }
-      if (kept.length >= topK) continue;
-      const k = { ...c, merged: 0 };
-      kept.push(k);
-      same.push(k);
-      byScene.set(c.rec.id, same);
-    }
-
+    const kept = mergeOverlapping(candidates, topK);
     const hits: SearchHit[] = [];
     for (const [i, k] of kept.entries()) hits.push(await this.hitAt(k.h, k.rec, k.row, { rank: i + 1, score: k.score, similarity: k.similarity, merged: k.merged }));
     const groups = new Map<string, SearchResult['scenes'][number]>();
@@ -345,7 +297,57 @@ export class SearchService {
       g.hits.push(hit.rank);
       groups.set(hit.sceneId, g);
     }
-    return { model: modelId, adapter: adapter?.id ?? null, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
+    return { model: modelId, adapter: options.adapter?.id ?? null, hits, scenes: [...groups.values()], calibration, tookMs: performance.now() - t0 };
+  }
+
+  /** Which rows of a store a search may return: live chips that pass the filter (and are not the excluded chip). */
+  private async rowFilter(h: Handle, live: Map<number, SceneRecord>, filter: SearchFilter, exclude: ChipRef | undefined): Promise<(row: number) => boolean> {
+    const levels = filter.levels ? new Set(filter.levels) : undefined;
+    const folder = filter.folder ? (filter.folder.endsWith(sep) ? filter.folder : filter.folder + sep) : undefined;
+    const area = filter.bbox || filter.polygon ? await this.centres(h, live) : undefined;
+    return (row: number): boolean => {
+      const slot = h.slotOf[row]!;
+      const rec = live.get(slot);
+      if (!rec) return false;
+      if (exclude && exclude.archiveId === h.archiveId && exclude.row === row) return false;
+      if (levels && !levels.has(h.levelOf[row]!)) return false;
+      if (folder && !rec.path.startsWith(folder)) return false;
+      if (area) {
+        const lon = area[2 * row]!;
+        const lat = area[2 * row + 1]!;
+        if (Number.isNaN(lon)) return false;
+        if (filter.bbox && !inBbox(lon, lat, filter.bbox)) return false;
+        if (filter.polygon && !inPolygon(lon, lat, filter.polygon.coordinates)) return false;
+      }
+      return true;
+    };
+  }
+
+  /** One store's calibration for the query and its candidates (calibrated, over the score cut-off). */
+  private async rank(h: Handle, query: Float32Array, o: QueryOptions & { filter: SearchFilter; topK: number }): Promise<{ calibration: SearchResult['calibration'][number]; candidates: Candidate[] }> {
+    const live = liveSlots(h.meta, await this.catalog.scenes(h.archiveId));
+    const allow = await this.rowFilter(h, live, o.filter, o.exclude);
+    // Calibration: this query's similarity to a fixed sample of the archive's live chips.
+    const dim = h.store.dim;
+    const adaptedRows = o.adapter ? await this.adaptedVectors(h, o.adapter) : undefined;
+    // Through an adapter, a sampled row is read in place among the adapted rows, by its row number.
+    const sampleScore = dotScorer(query, adaptedRows ?? h.sample.vectors, dim);
+    const sims: number[] = [];
+    for (let i = 0; i < h.sample.rows.length; i++) {
+      const row = h.sample.rows[i]!;
+      if (live.has(h.slotOf[row]!)) sims.push(sampleScore(adaptedRows ? row : i));
+    }
+    const { mean, std, sample } = calibrate(sims);
+    // Over-fetch: merging overlapping chips folds several candidates into one hit.
+    const want = Math.min(4000, o.topK * 8);
+    const found = adaptedRows ? exactTopK({ k: want, to: adaptedRows.length / dim, allow, score: dotScorer(query, adaptedRows, dim) }) : await h.store.search(query, want, { allow });
+    const candidates: Candidate[] = [];
+    for (const f of found) {
+      const score = zScore(f.score, { mean, std });
+      if (o.filter.minScore !== undefined && score < o.filter.minScore) continue;
+      candidates.push({ h, row: f.row, rec: live.get(h.slotOf[f.row]!)!, similarity: f.score, score });
+    }
+    return { calibration: { archiveId: h.archiveId, mean, std, sample }, candidates };
   }
 
   /** An archive's live chips under a model, in row order, optionally of some levels only: what annotation walks. */
@@ -365,6 +367,7 @@ export class SearchService {
   /** One row of a store as a hit. */
   private async hitAt(h: Handle, rec: SceneRecord, row: number, ranked: Pick<SearchHit, 'rank' | 'score' | 'similarity' | 'merged'>): Promise<SearchHit> {
     const w = h.windows.subarray(4 * row, 4 * row + 4);
+    const window = { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! };
     return {
       ...ranked,
       chipId: chipIdOf(h.archiveId, h.modelId, row),
@@ -372,8 +375,8 @@ export class SearchService {
       archiveId: h.archiveId,
       path: rec.path,
       level: h.levelOf[row]!,
-      window: { x: w[0]!, y: w[1]!, width: w[2]!, height: w[3]! },
-      polygon: await this.polygonOf(rec, w[0]!, w[1]!, w[2]!, w[3]!),
+      window,
+      polygon: await this.polygonOf(rec, window),
     };
   }
 

@@ -1,5 +1,5 @@
 import { Settings, ViewState, type Notice, type SettingsPatch, type ViewStatePatch } from '../../contract/index.js';
-import { openJsonStore } from '../catalog/json-store.js';
+import { openJsonStore } from '../catalog/index.js';
 import type { Low } from 'lowdb';
 import type { z } from 'zod';
 import { existsSync } from 'node:fs';
@@ -97,3 +97,4 @@ export class ViewStore {
     return next;
   }
 }
+export { settingsHandlers, type SettingsHandlerDeps } from './handlers.js';

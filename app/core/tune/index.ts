@@ -25,3 +25,5 @@ export {
 export { runTuningInWorker, serveTuning, type TuneWorkerMessage, type TuneWorkerRequest } from './worker.js';
 export { evaluateCaptions, type CaptionEvaluation } from './evaluate.js';
 export { AdapterRegistry, newAdapterId, type RegisteredAdapter } from './registry.js';
+export { MIN_TUNING_IMAGES, tuneHandlers, type TuneHandlerDeps, type Tuning } from './handlers.js';
+export { adaptersHandlers } from './adapters-handlers.js';

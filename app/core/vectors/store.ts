@@ -16,6 +16,7 @@ import type * as Usearch from 'usearch';
 import { KestrelError } from '../../contract/index.js';
 import { writeFileAtomic } from '../platform/files.js';
 import { HALF_TO_FLOAT, encodeHalf } from './f16.js';
+import { exactTopK, type TopKOptions } from './ranking.js';
 
 // usearch's ES module finds its native build by inspecting the call stack, which goes wrong in a
 // worker started from sources (it can land on the project's own build/ folder); its CommonJS entry
@@ -67,6 +68,17 @@ interface CommitRecord {
   meta: unknown;
 }
 
+/** What the constructor of an opened store takes. */
+interface OpenedFiles {
+  dir: string;
+  dim: number;
+  record: CommitRecord;
+  vecs: FileHandle;
+  rows: FileHandle;
+  exactThreshold: number;
+  readOnly: boolean;
+}
+
 function header(magic: string, fields: number[], size: number): Buffer {
   const buf = Buffer.alloc(size);
   buf.write(magic, 0, 'ascii');
@@ -94,15 +106,23 @@ export class VectorStore {
   private rowCache: Uint32Array | undefined;
   private graph: Index | undefined;
 
-  private constructor(
-    readonly dir: string,
-    readonly dim: number,
-    private record: CommitRecord,
-    private readonly vecs: FileHandle,
-    private readonly rows: FileHandle,
-    private readonly exactThreshold: number,
-    private readonly readOnly = false,
-  ) {}
+  readonly dir: string;
+  readonly dim: number;
+  private record: CommitRecord;
+  private readonly vecs: FileHandle;
+  private readonly rows: FileHandle;
+  private readonly exactThreshold: number;
+  private readonly readOnly: boolean;
+
+  private constructor(opened: OpenedFiles) {
+    this.dir = opened.dir;
+    this.dim = opened.dim;
+    this.record = opened.record;
+    this.vecs = opened.vecs;
+    this.rows = opened.rows;
+    this.exactThreshold = opened.exactThreshold;
+    this.readOnly = opened.readOnly;
+  }
 
   /** Opens the store in `dir`, creating it for `dim`-dimensional vectors if it does not exist. */
   static async open(dir: string, dim: number, options: { exactThreshold?: number; readOnly?: boolean } = {}): Promise<VectorStore> {
@@ -146,7 +166,7 @@ export class VectorStore {
     const mode = options.readOnly ? 'r' : 'r+';
     const vecs = await open(vecPath, mode);
     const rows = await open(rowPath, mode);
-    const store = new VectorStore(dir, dim, record, vecs, rows, options.exactThreshold ?? EXACT_THRESHOLD, options.readOnly === true);
+    const store = new VectorStore({ dir, dim, record, vecs, rows, exactThreshold: options.exactThreshold ?? EXACT_THRESHOLD, readOnly: options.readOnly === true });
     try {
       await store.recover(vecPath, rowPath);
     } catch (err) {
@@ -294,7 +314,7 @@ export class VectorStore {
     const n = this.record.rows;
     if (n === 0 || k <= 0) return [];
     const allow = options.allow ?? (() => true);
-    if (options.exact || n < this.exactThreshold || this.record.indexedRows === 0) return this.bruteForce(query, k, allow, 0, n);
+    if (options.exact || n < this.exactThreshold || this.record.indexedRows === 0) return this.bruteForce(query, { k, allow, from: 0, to: n });
 
     const graph = await this.openGraph();
     const candidates = new Map<number, number>();
@@ -309,12 +329,13 @@ export class VectorStore {
       if (candidates.size >= 2 * k || fetch >= this.record.indexedRows) break;
       if (fetch >= 16 * Math.max(4 * k, 64)) {
         // A very selective filter: the graph is the wrong tool, scan.
-        return this.bruteForce(query, k, allow, 0, n);
+        return this.bruteForce(query, { k, allow, from: 0, to: n });
       }
     }
     const rescored = await this.rescore(query, [...candidates.keys()]);
-    const tail = this.record.indexedRows < n ? await this.bruteForce(query, k, allow, this.record.indexedRows, n) : [];
-    return [...rescored, ...tail].sort((a, b) => b.score - a.score).slice(0, k);
+    const tail = this.record.indexedRows < n ? await this.bruteForce(query, { k, allow, from: this.record.indexedRows, to: n }) : [];
+    const merged = [...rescored, ...tail];
+    return exactTopK({ k, to: merged.length, score: (i) => merged[i]!.score }).map(({ row }) => merged[row]!);
   }
 
   /** Adds the rows not yet in the approximate index and saves it (a checkpoint). Blocking: run it in a worker. */
@@ -390,14 +411,13 @@ export class VectorStore {
     return this.rowCache;
   }
 
-  private async bruteForce(query: Float32Array, k: number, allow: (row: number) => boolean, from: number, to: number): Promise<StoreHit[]> {
+  /** Exact top-k over committed rows from..to, scored on the raw float16 vectors. */
+  private async bruteForce(query: Float32Array, range: Omit<TopKOptions, 'score'>): Promise<StoreHit[]> {
     const all = await this.allVectors();
     const dim = this.dim;
     const T = HALF_TO_FLOAT;
-    const top = new TopK(k);
     const body = dim - (dim % 4);
-    for (let row = from; row < to; row++) {
-      if (!allow(row)) continue;
+    const score = (row: number): number => {
       const base = row * dim;
       // Four accumulators: independent additions pipeline better than one running sum.
       let d0 = 0;
@@ -411,9 +431,9 @@ export class VectorStore {
         d3 += query[i + 3]! * T[all[base + i + 3]!]!;
       }
       for (let i = body; i < dim; i++) d0 += query[i]! * T[all[base + i]!]!;
-      top.push(row, d0 + d1 + d2 + d3);
-    }
-    return top.sorted();
+      return d0 + d1 + d2 + d3;
+    };
+    return exactTopK({ ...range, score });
   }
 
   private async rescore(query: Float32Array, rows: number[]): Promise<StoreHit[]> {
@@ -439,54 +459,4 @@ function newGraph(dimensions: number): Index {
     expansion_search: 64,
     multi: false,
   });
-}
-
-/** A bounded min-heap keeping the k best (row, score) pairs. */
-class TopK {
-  private readonly rows: number[] = [];
-  private readonly scores: number[] = [];
-  constructor(private readonly k: number) {}
-
-  push(row: number, score: number): void {
-    const { rows, scores, k } = this;
-    if (rows.length < k) {
-      rows.push(row);
-      scores.push(score);
-      this.up(rows.length - 1);
-    } else if (score > scores[0]!) {
-      rows[0] = row;
-      scores[0] = score;
-      this.down(0);
-    }
-  }
-
-  sorted(): StoreHit[] {
-    return this.rows.map((row, i) => ({ row, score: this.scores[i]! })).sort((a, b) => b.score - a.score);
-  }
-
-  private swap(i: number, j: number): void {
-    [this.rows[i], this.rows[j]] = [this.rows[j]!, this.rows[i]!];
-    [this.scores[i], this.scores[j]] = [this.scores[j]!, this.scores[i]!];
-  }
-  private up(i: number): void {
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (this.scores[p]! <= this.scores[i]!) break;
-      this.swap(i, p);
-      i = p;
-    }
-  }
-  private down(i: number): void {
-    const n = this.rows.length;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < n && this.scores[l]! < this.scores[m]!) m = l;
-      if (r < n && this.scores[r]! < this.scores[m]!) m = r;
-      if (m === i) break;
-      this.swap(i, m);
-      i = m;
-    }
-  }
 }

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CaptionStore } from '../../../app/core/catalog/index.js';
+import { CaptionJournal as CaptionStore } from '../../../app/core/captions/index.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const root = new URL('../../..', import.meta.url).pathname;

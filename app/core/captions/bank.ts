@@ -1,49 +1,35 @@
 /**
- * The caption bank: captions imported from files, embedded once per model by the text tower and
+ * The caption bank: captions imported from files (read through the one caption parser, captionTexts
+ * in formats.ts), embedded once per model by the text tower and
  * cached beside them, for chip → suggested captions (image → text retrieval).
  * `<data>/captions/bank.json` holds the texts; `<data>/captions/<model key>.f32` their embeddings.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KestrelError } from '../../contract/index.js';
 import { modelKey } from '../jobs/index.js';
 import { writeFileAtomic } from '../platform/files.js';
+import { calibrate, dotScorer, exactTopK, zScore, type Calibration } from '../vectors/index.js';
+import { captionTexts } from './formats.js';
+import { readCaptionFile } from './files.js';
 
-/** Captions from a file in any of the layouts the shared caption sets use, or one caption per line. */
-export function parseCaptionFile(text: string, file: string): string[] {
-  const out: string[] = [];
-  const add = (c: unknown): void => {
-    if (typeof c === 'string') out.push(c);
-    else if (Array.isArray(c)) c.forEach(add);
-  };
-  const fromObject = (o: Record<string, unknown>): void => {
-    if ('caption' in o) add(o.caption); // HarMA: {image, caption}
-    if ('captions' in o) add(o.captions); // RSICD textaug JSONL: {filename, captions}
-    if (Array.isArray(o.sentences)) for (const s of o.sentences as { raw?: unknown }[]) add(s.raw); // Karpathy
-  };
-  const trimmed = text.trimStart();
-  try {
-    if (trimmed.startsWith('[') || trimmed.startsWith('{')) {
-      let docs: unknown[];
-      try {
-        docs = [JSON.parse(text)];
-      } catch {
-        docs = text.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as unknown); // JSONL
-      }
-      for (const doc of docs) {
-        if (Array.isArray(doc)) doc.forEach((o) => (typeof o === 'string' ? out.push(o) : fromObject(o as Record<string, unknown>)));
-        else if (doc && typeof doc === 'object') {
-          const d = doc as Record<string, unknown>;
-          if (Array.isArray(d.images)) for (const im of d.images as Record<string, unknown>[]) fromObject(im); // Karpathy
-          if (Array.isArray(d.annotations)) for (const a of d.annotations as Record<string, unknown>[]) fromObject(a); // COCO
-          fromObject(d);
-        }
-      }
-    } else out.push(...text.split('\n'));
-  } catch (err) {
-    throw new KestrelError({ code: 'invalid_input', message: `${file} is not a caption file Kestrel reads (${(err as Error).message}).`, file, hint: 'Use JSON/JSONL in the HarMA, RSICD, Karpathy or COCO layout, or one caption per line.' });
-  }
-  return out.map((c) => c.trim().replace(/\s+/g, ' ')).filter((c) => c.length > 0 && c.length <= 1000);
+/** A chip's similarity to every caption of the bank, with their calibration (as search calibrates a query). */
+export interface BankSimilarities {
+  sims: Float64Array;
+  calibration: Calibration;
+}
+
+export function bankSimilarities(vector: Float32Array, bank: Float32Array, dim: number): BankSimilarities {
+  const n = bank.length / dim;
+  const sims = new Float64Array(n);
+  const score = dotScorer(vector, bank, dim);
+  for (let i = 0; i < n; i++) sims[i] = score(i);
+  return { sims, calibration: calibrate(sims) };
+}
+
+/** The bank captions that fit a chip best, best first, with their similarity and calibrated score (search.suggestCaptions). */
+export function bestCaptions(vector: Float32Array, bank: { texts: string[]; embeddings: Float32Array; dim: number }, k: number): { text: string; similarity: number; score: number }[] {
+  const { sims, calibration } = bankSimilarities(vector, bank.embeddings, bank.dim);
+  return exactTopK({ k, to: sims.length, score: (i) => sims[i]! }).map(({ row, score }) => ({ text: bank.texts[row]!, similarity: score, score: zScore(score, calibration) }));
 }
 
 export class CaptionBank {
@@ -69,15 +55,10 @@ export class CaptionBank {
 
   /** Adds a file's captions (duplicates dropped); embeddings are recomputed on next use. */
   async import(file: string): Promise<{ added: number; bankSize: number }> {
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (err) {
-      throw new KestrelError({ code: 'not_found', message: `${file} cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`, file });
-    }
+    const text = await readCaptionFile(file);
     const have = await this.captions();
     const seen = new Set(have);
-    const fresh = parseCaptionFile(text, file).filter((c) => !seen.has(c) && (seen.add(c), true));
+    const fresh = captionTexts(text, file).filter((c) => !seen.has(c) && (seen.add(c), true));
     const next = [...have, ...fresh];
     await mkdir(this.dir, { recursive: true });
     await writeFileAtomic(join(this.dir, 'bank.json'), JSON.stringify({ captions: next }));

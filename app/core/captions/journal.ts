@@ -1,5 +1,5 @@
 /**
- * Captions in the catalog: one append-only journal per archive (`captions/<archive id>.jsonl` in the
+ * The caption journal, the captions in the catalog: one append-only journal per archive (`captions/<archive id>.jsonl` in the
  * data folder). Every change is one line (add, edit, delete, undo) with who, when, the text before
  * and the text after; the current state is the journal replayed. A line is written and fsynced
  * before the call that made it returns, so a crash right after a save keeps it. Nothing is ever
@@ -10,8 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KestrelError } from '../../contract/index.js';
+import type { CaptionProvenance } from './formats.js';
 
-export type CaptionProvenance = 'imported' | 'suggested' | 'person';
 /** Who made a change: a person (through the contract or the UI; Kestrel has no user accounts), an import, or a suggestion. */
 export type CaptionWho = 'person' | 'imported' | 'suggested';
 export type CaptionTarget = { sceneId: string } | { chipId: string; sceneId: string };
@@ -112,8 +112,8 @@ class ArchiveCaptions {
   }
 }
 
-/** Captions of every archive, by archive; journals are opened on first use. */
-export class CaptionStore {
+/** The caption journal: captions of every archive, by archive; each archive's journal is opened on first use. */
+export class CaptionJournal {
   private readonly archives = new Map<string, Promise<ArchiveCaptions>>();
 
   constructor(private readonly dataDir: string) {}
