@@ -1,6 +1,9 @@
 /**
  * The raster engine's public face: open and describe any GeoTIFF/COG/TIFF/JPEG/PNG, its CRS and
  * WGS84 footprint, typed errors for bad input. Nothing outside app/core/raster imports its insides.
+ * Rooms: reading/ (TIFF structure, blocks, web images, pixel windows, bands), georef/ (CRS,
+ * geotransform, footprints), render/ (tiles, pyramid, tile service and worker, pool), analysis/
+ * (statistics, chips, folder scans); scene.ts opens a scene (docs/raster.md).
  */
 export { openScene, describeScene } from './scene.js';
 export type { Scene, SceneDescription, SceneLevel, Overview, Georeference, SampleType, ColorInterpretation } from './scene.js';
