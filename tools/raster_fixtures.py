@@ -20,9 +20,9 @@ Writes, under tests/unit/raster/fixtures/:
                        gdal_translate -a_srs '+proj=…' -a_ullr from a 16 × 12 gradient (our own data,
                        < 1 KB each), and user-defined-crs.json: their GeoKeys as written (read back from
                        the TIFF), gdalinfo's corner coordinates and their WGS84 positions (gdaltransform).
-app/core/raster/epsg-grid-fallback.json: EPSG Helmert transformations (with areas of use) for the
+app/core/raster/georef/epsg-grid-fallback.json: EPSG Helmert transformations (with areas of use) for the
 datums whose definitions need a shift grid Kestrel does not ship; and
-app/core/raster/epsg-deprecated.json: the EPSG dataset's deprecated → replacement CRS codes, read
+app/core/raster/georef/epsg-deprecated.json: the EPSG dataset's deprecated → replacement CRS codes, read
 from PROJ's proj.db (Debian proj-data). epsg-index holds current codes only; old GeoTIFFs still carry
 deprecated ones (e.g. 29181 SAD69 / UTM 21S → 29191), and GDAL resolves them the same way.
 """
@@ -422,9 +422,9 @@ def main():
     chips = [chip(rel, win) for rel, wins in CHIP_WINDOWS.items() for win in wins]
     with open(os.path.join(OUT, 'gdal-chips.json'), 'w') as f:
         json.dump({'generator': f'tools/raster_fixtures.py (gdal_translate -srcwin) with {version}', 'chips': chips}, f)
-    with open(os.path.join(ROOT, 'app', 'core', 'raster', 'epsg-deprecated.json'), 'w') as f:
+    with open(os.path.join(ROOT, 'app', 'core', 'raster', 'georef', 'epsg-deprecated.json'), 'w') as f:
         json.dump(deprecated_codes(), f, indent=0)
-    with open(os.path.join(ROOT, 'app', 'core', 'raster', 'epsg-grid-fallback.json'), 'w') as f:
+    with open(os.path.join(ROOT, 'app', 'core', 'raster', 'georef', 'epsg-grid-fallback.json'), 'w') as f:
         json.dump({'source': 'PROJ proj.db (Debian proj-data): EPSG Helmert transformations to WGS 84 with areas of use',
                    'byGeographicCrs': grid_fallbacks()}, f, indent=0)
     write_user_defined(version)

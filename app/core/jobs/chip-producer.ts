@@ -82,7 +82,7 @@ async function produce(job: Extract<ToProducer, { type: 'start' }>, waitForCredi
           items = [];
           pixels = new Float32Array(per * batch);
         };
-        for await (const { chip, rgb } of extractChips(scene, plan.slice(s.from), mapping, stats, spec.size)) {
+        for await (const { chip, rgb } of extractChips(scene, plan.slice(s.from), { mapping, stats, size: spec.size })) {
           normalizeInto(resizeForModel(rgb, spec), spec, pixels, items.length * per);
           items.push({ plan: chip.index, level: Math.round(Math.log2(chip.scale)), ...chip.window });
           next = chip.index + 1;

@@ -1,12 +1,12 @@
 import { basename } from 'node:path';
 import { fromArrayBuffer, writeArrayBuffer, type GeoTIFFImage } from 'geotiff';
 import sharp from 'sharp';
-import { crsFromGeoKeys, toWgs84, withGridFallback, type CrsInfo, type GeoKeys, type LonLatTransform } from './crs.js';
+import { crsFromGeoKeys, toWgs84, withGridFallback, type CrsInfo, type GeoKeys, type LonLatTransform } from './georef/crs.js';
 import { rasterError } from './errors.js';
-import { footprint, type Footprint, type PixelToLonLat } from './footprint.js';
-import { applyGeoTransform, fitGcps, type GeoTransform } from './geotransform.js';
-import { COMPRESSIONS, openTiff, readHead, sniff, type OpenedTiff, type TiffIfd } from './tiff.js';
-import { describeWebImage } from './webimage.js';
+import { footprint, type Footprint, type PixelToLonLat } from './georef/footprint.js';
+import { applyGeoTransform, fitGcps, type GeoTransform } from './georef/geotransform.js';
+import { COMPRESSIONS, openTiff, readHead, sniff, type OpenedTiff, type TiffIfd } from './reading/tiff.js';
+import { describeWebImage } from './reading/webimage.js';
 
 export type SampleType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
 export type ColorInterpretation =
@@ -168,67 +168,94 @@ function isCog(opened: OpenedTiff, main: TiffIfd, overviews: TiffIfd[]): boolean
 
 const MAX_GCP_RMS_PIXELS = 2;
 
+/** The full-resolution IFD, its overviews (finest first) and the levels they make, masks matched by size. */
+function levelsOf(opened: OpenedTiff): { main: TiffIfd; overviewIfds: TiffIfd[]; levels: SceneLevel[] } {
+  const main = opened.ifds.find((d) => (d.subfileType & 5) === 0) ?? opened.ifds[0]!;
+  const spp = main.image.getSamplesPerPixel();
+  const overviewIfds = opened.ifds
+    .filter((d) => d !== main && (d.subfileType & 1) === 1 && (d.subfileType & 4) === 0 && d.image.getSamplesPerPixel() === spp)
+    .sort((a, b) => b.width - a.width);
+  const maskIfds = opened.ifds.filter((d) => (d.subfileType & 4) === 4);
+  const maskFor = (w: number, h: number): GeoTIFFImage | null => maskIfds.find((d) => d.width === w && d.height === h)?.image ?? null;
+  const levels: SceneLevel[] = [main, ...overviewIfds].map((d, level) => ({
+    level, width: d.width, height: d.height, image: d.image, mask: maskFor(d.width, d.height),
+    scaleX: main.width / d.width, scaleY: main.height / d.height,
+  }));
+  return { main, overviewIfds, levels };
+}
+
+/** Where a TIFF lies on Earth, as far as it says: CRS, geotransform, WGS84 transforms and footprint. */
+interface Placement {
+  crs: CrsInfo | null;
+  georeference: Georeference | null;
+  lonLat: LonLatTransform | null;
+  toLonLat: PixelToLonLat | null;
+  footprint: Footprint | null;
+  notes: string[];
+}
+
+/** The geotransform (declared, or fitted to GCPs when they fit well), with notes on why not. */
+async function georeferenceOf(image: GeoTIFFImage, keys: GeoKeys | null, notes: string[]): Promise<Georeference | null> {
+  const gt = geoTransformOf(image, keys);
+  if (gt) return { kind: 'geotransform', geoTransform: gt };
+  const gcps = await gcpsOf(image);
+  if (gcps.length === 0) return null;
+  const fit = fitGcps(gcps);
+  if (!fit) {
+    notes.push(`The file has ${gcps.length} ground control points, too few or collinear to place it on the map.`);
+    return null;
+  }
+  if (fit.rmsPixels > MAX_GCP_RMS_PIXELS) {
+    notes.push(`The file's ${gcps.length} ground control points do not fit an affine transform (RMS ${fit.rmsPixels.toFixed(1)} px): not placed on the map.`);
+    return null;
+  }
+  notes.push(`Placed by an affine fit to ${gcps.length} ground control points (RMS ${fit.rmsPixels.toFixed(2)} px).`);
+  return { kind: 'gcps', geoTransform: fit.geoTransform, gcps: { count: gcps.length, rmsPixels: fit.rmsPixels } };
+}
+
+/** Georeference + CRS → the scene's place: pixel ↔ WGS84 and the footprint; pixel space when either is missing. */
+async function placementOf(image: GeoTIFFImage, keys: GeoKeys | null, main: TiffIfd, file: string): Promise<Placement> {
+  const notes: string[] = [];
+  let georeference = await georeferenceOf(image, keys, notes);
+  let crs: CrsInfo | null = georeference ? crsFromGeoKeys(keys, file) : null;
+  if (georeference && !crs) {
+    notes.push('The file has a geotransform but declares no coordinate system: shown in pixel space.');
+    georeference = null;
+  }
+  if (!georeference && notes.length === 0) notes.push('No georeferencing: a pixel-space scene (searchable, no map position).');
+  if (crs && georeference) {
+    // The scene's centre (ellipsoid-only) picks the datum transformation when the grid is missing.
+    const [cx, cy] = applyGeoTransform(georeference.geoTransform, main.width / 2, main.height / 2);
+    const [lon, lat] = toWgs84(crs).forward(cx, cy);
+    crs = withGridFallback(crs, lon, lat);
+  }
+  if (crs?.datum.note) notes.push(crs.datum.note);
+  const lonLat = crs && georeference ? toWgs84(crs) : null;
+  let fp: Footprint | null = null;
+  let toLonLat: PixelToLonLat | null = null;
+  if (lonLat && georeference) {
+    const g = georeference.geoTransform;
+    toLonLat = (c, r) => {
+      const [x, y] = applyGeoTransform(g, c, r);
+      return lonLat.forward(x, y);
+    };
+    fp = footprint(main.width, main.height, toLonLat);
+  }
+  return { crs, georeference, lonLat, toLonLat, footprint: fp, notes };
+}
+
 async function openGeoTiff(file: string, size: number): Promise<Scene> {
   const opened = await openTiff(file, size);
   try {
-    const main = opened.ifds.find((d) => (d.subfileType & 5) === 0) ?? opened.ifds[0]!;
+    const { main, overviewIfds, levels } = levelsOf(opened);
     const image = main.image;
     const spp = image.getSamplesPerPixel();
     const dtype = sampleType(image, file);
-    const overviewIfds = opened.ifds
-      .filter((d) => d !== main && (d.subfileType & 1) === 1 && (d.subfileType & 4) === 0 && d.image.getSamplesPerPixel() === spp)
-      .sort((a, b) => b.width - a.width);
-    const maskIfds = opened.ifds.filter((d) => (d.subfileType & 4) === 4);
-    const maskFor = (w: number, h: number): GeoTIFFImage | null => maskIfds.find((d) => d.width === w && d.height === h)?.image ?? null;
-    const levels: SceneLevel[] = [main, ...overviewIfds].map((d, level) => ({
-      level, width: d.width, height: d.height, image: d.image, mask: maskFor(d.width, d.height),
-      scaleX: main.width / d.width, scaleY: main.height / d.height,
-    }));
     const colors = await colorInterpretation(image);
     const alphaBand = colors.indexOf('alpha');
     const nodata = image.getGDALNoData();
-    const notes: string[] = [];
     const keys = image.getGeoKeys() as GeoKeys | null;
-    let crs: CrsInfo | null = null;
-    let georeference: Georeference | null = null;
-    let gt = geoTransformOf(image, keys);
-    const gcps = gt ? [] : await gcpsOf(image);
-    if (gt) georeference = { kind: 'geotransform', geoTransform: gt };
-    else if (gcps.length > 0) {
-      const fit = fitGcps(gcps);
-      if (!fit) notes.push(`The file has ${gcps.length} ground control points, too few or collinear to place it on the map.`);
-      else if (fit.rmsPixels > MAX_GCP_RMS_PIXELS) {
-        notes.push(`The file's ${gcps.length} ground control points do not fit an affine transform (RMS ${fit.rmsPixels.toFixed(1)} px): not placed on the map.`);
-      } else {
-        gt = fit.geoTransform;
-        georeference = { kind: 'gcps', geoTransform: gt, gcps: { count: gcps.length, rmsPixels: fit.rmsPixels } };
-        notes.push(`Placed by an affine fit to ${gcps.length} ground control points (RMS ${fit.rmsPixels.toFixed(2)} px).`);
-      }
-    }
-    if (georeference) crs = crsFromGeoKeys(keys, file);
-    if (georeference && !crs) {
-      notes.push('The file has a geotransform but declares no coordinate system: shown in pixel space.');
-      georeference = null;
-    }
-    if (!georeference && notes.length === 0) notes.push('No georeferencing: a pixel-space scene (searchable, no map position).');
-    if (crs && georeference) {
-      // The scene's centre (ellipsoid-only) picks the datum transformation when the grid is missing.
-      const [cx, cy] = applyGeoTransform(georeference.geoTransform, main.width / 2, main.height / 2);
-      const [lon, lat] = toWgs84(crs).forward(cx, cy);
-      crs = withGridFallback(crs, lon, lat);
-    }
-    if (crs?.datum.note) notes.push(crs.datum.note);
-    const lonLat = crs && georeference ? toWgs84(crs) : null;
-    let fp: Footprint | null = null;
-    let toLonLat: PixelToLonLat | null = null;
-    if (lonLat && georeference) {
-      const g = georeference.geoTransform;
-      toLonLat = (c, r) => {
-        const [x, y] = applyGeoTransform(g, c, r);
-        return lonLat.forward(x, y);
-      };
-      fp = footprint(main.width, main.height, toLonLat);
-    }
+    const place = await placementOf(image, keys, main, file);
     const fd = image.fileDirectory;
     const compression = Number(fd.getValue('Compression') ?? 1);
     const photometric = Number(fd.getValue('PhotometricInterpretation') ?? 1);
@@ -254,13 +281,13 @@ async function openGeoTiff(file: string, size: number): Promise<Scene> {
       cog: isCog(opened, main, overviewIfds),
       compression: (COMPRESSIONS[compression]?.name ?? String(compression)) + (compression === 7 && photometric === 6 ? ' (YCbCr)' : ''),
       interleave: spp > 1 && image.planarConfiguration === 2 ? 'band' : 'pixel',
-      crs: georeference ? crs : null,
-      georeferenced: fp !== null,
-      georeference,
-      footprint: fp,
-      notes,
+      crs: place.georeference ? place.crs : null,
+      georeferenced: place.footprint !== null,
+      georeference: place.georeference,
+      footprint: place.footprint,
+      notes: place.notes,
     };
-    return { description, levels, lonLat, toLonLat, close: async () => { await opened.tiff.close(); } };
+    return { description, levels, lonLat: place.lonLat, toLonLat: place.toLonLat, close: async () => { await opened.tiff.close(); } };
   } catch (err) {
     await Promise.resolve(opened.tiff.close()).catch(() => undefined);
     throw err;

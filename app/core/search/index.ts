@@ -503,7 +503,7 @@ export class SearchService {
   async renderThumbnail(file: string, window: { x: number; y: number; width: number; height: number }, size: number): Promise<{ body: Uint8Array; type: string }> {
     const scene = await this.scene(file);
     const stats = await sceneStatistics(scene);
-    const rgb = await chipToRgb(scene, chipAt(scene, window, size), bandMapping(scene.description), stats, size);
+    const rgb = await chipToRgb(scene, chipAt(scene, window, size), { mapping: bandMapping(scene.description), stats, size });
     const body = await sharp(rgb.data, { raw: { width: size, height: size, channels: 3 } }).webp({ quality: 85 }).toBuffer();
     return { body: new Uint8Array(body), type: 'image/webp' };
   }

@@ -55,7 +55,7 @@ for (const rel of SCENES) {
   const t0 = performance.now();
   let kept = 0;
   let chipPixels = 0;
-  for await (const { chip } of extractChips(scene, plan, mapping, stats, 224)) {
+  for await (const { chip } of extractChips(scene, plan, { mapping, stats, size: 224 })) {
     kept++;
     chipPixels += chip.levelWindow.width * chip.levelWindow.height;
   }

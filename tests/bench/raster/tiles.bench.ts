@@ -97,7 +97,7 @@ for (const { label, file } of SCENES) {
       // Cold: a freshly opened scene, so every block is read and decoded.
       const scene = await openScene(path);
       const render = async (): Promise<void> => {
-        const warped = await warpTile(scene, t.z, t.x, t.y, mapping.bands);
+        const warped = await warpTile(scene, { z: t.z, x: t.x, y: t.y, bandIndexes: mapping.bands });
         await encodeTile(stretchTile(warped, mapping, stats), 'webp');
       };
       cold.push(await time(render));
@@ -121,7 +121,7 @@ for (const { label, file } of SCENES) {
       pyramidBuild.push(await time(async () => { withPyramid = await buildPyramid(pyramid); }));
       for (const t of tiles) {
         pyramidTiles.push(await time(async () => {
-          const warped = await warpTile(withPyramid, t.z, t.x, t.y, mapping.bands);
+          const warped = await warpTile(withPyramid, { z: t.z, x: t.x, y: t.y, bandIndexes: mapping.bands });
           await encodeTile(stretchTile(warped, mapping, stats), 'webp');
         }));
       }

@@ -139,7 +139,7 @@ describe('starter model pack', () => {
       const scene = await openScene(join(demo, s.file));
       const stats = await sceneStatistics(scene);
       const mapping = bandMapping(scene.description, s.display);
-      for await (const { chip, rgb } of extractChips(scene, planChips(scene, { size: 224 }), mapping, stats, 224)) {
+      for await (const { chip, rgb } of extractChips(scene, planChips(scene, { size: 224 }), { mapping, stats, size: 224 })) {
         const [embedding] = await session.embedPixels(chipModelInput(rgb, pack.manifest.image, preprocess), 1, false);
         const px = await readChipPixels(scene, chip, raw[s.file]!);
         let ndwi = 0;

@@ -87,7 +87,7 @@ describe.skipIf(!HAVE_DATA)(`chips → model input with the model pack's own pre
       for (const chip of chips) {
         expect([chip.levelWindow.width, chip.levelWindow.height]).toEqual([spec.size, spec.size]);
         if (scale > 1) expect(chip.level).toBeGreaterThan(0);
-        const rgb = await chipToRgb(scene, chip, mapping, stats, spec.size);
+        const rgb = await chipToRgb(scene, chip, { mapping, stats, size: spec.size });
         const tensor = chipModelInput(rgb, spec, preprocess);
         expect(tensor).toBeInstanceOf(Float32Array);
         expect(tensor.length).toBe(3 * spec.size * spec.size);
@@ -110,7 +110,7 @@ describe.skipIf(!HAVE_DATA)(`chips → model input with the model pack's own pre
       const stats = await sceneStatistics(scene);
       const mapping = bandMapping(scene.description);
       const [chip] = await fullChips(scene, planChips(scene, { size: 96, scales: [1] }), 1);
-      const rgb = await chipToRgb(scene, chip!, mapping, stats, 96);
+      const rgb = await chipToRgb(scene, chip!, { mapping, stats, size: 96 });
       const s: PreprocessSpec = { ...spec, resize };
       const tensor = chipModelInput(rgb, s, preprocess);
       expect(tensor.length).toBe(3 * 64 * 64);

@@ -88,7 +88,7 @@ describe.skipIf(!HAVE_DATA)(`model chips ${HAVE_DATA ? '' : SKIP_REASON}`, () =>
       const plan = planChips(scene, { size: 64, scales: [1] });
       const stats = await sceneStatistics(scene);
       const kept = new Set<number>();
-      for await (const { chip, rgb } of extractChips(scene, plan, bandMapping(d), stats, 64)) {
+      for await (const { chip, rgb } of extractChips(scene, plan, { mapping: bandMapping(d), stats, size: 64 })) {
         kept.add(chip.index);
         expect(rgb.validFraction).toBeGreaterThanOrEqual(0.5);
       }
@@ -113,7 +113,7 @@ describe.skipIf(!HAVE_DATA)(`model chips ${HAVE_DATA ? '' : SKIP_REASON}`, () =>
       const stats = await sceneStatistics(scene);
       const { width, height } = scene.description;
       const chip: Chip = planChips(scene, { size: 32, scales: [1] }).find((c) => c.window.x + 32 >= width / 2 && c.window.y + 32 >= height / 2)!;
-      const rgb = await chipToRgb(scene, chip, mapping, stats, 32);
+      const rgb = await chipToRgb(scene, chip, { mapping, stats, size: 32 });
       const raw = await readChipPixels(scene, chip);
       let checked = 0;
       for (let i = 0; i < 32 * 32; i++) {

@@ -49,7 +49,7 @@ function zoomFor(scene: Scene, factor: number): { z: number; x: number; y: numbe
 
 async function render(scene: Scene, stats: SceneStatistics, t: { z: number; x: number; y: number }): Promise<Uint8Array> {
   const mapping = bandMapping(scene.description);
-  return stretchTile(await warpTile(scene, t.z, t.x, t.y, mapping.bands), mapping, stats);
+  return stretchTile(await warpTile(scene, { z: t.z, x: t.x, y: t.y, bandIndexes: mapping.bands }), mapping, stats);
 }
 
 const reads = (): { file: number; fileBytes: number; pyramid: number } => {
@@ -109,8 +109,8 @@ describe.skipIf(!HAVE_DATA)(`tile pyramid for rasters without overviews ${HAVE_D
       const d = scene.description;
       expect(p.levels.map((l) => [l.width, l.height])).toEqual([[791, 718], [396, 359]]);
       const l = p.levels[1]!;
-      const full = await readWindow(scene, 0, 0, 0, d.width, d.height);
-      const lvl = await readWindow(p, 1, 0, 0, l.width, l.height);
+      const full = await readWindow(scene, { level: 0, x: 0, y: 0, width: d.width, height: d.height });
+      const lvl = await readWindow(p, { level: 1, x: 0, y: 0, width: l.width, height: l.height });
       let checked = 0;
       let edge = 0;
       for (let j = 0; j < l.height; j += 7) {

@@ -22,7 +22,7 @@ describe.skipIf(!HAVE_DATA)(`chip thumbnails ${HAVE_DATA ? '' : SKIP_REASON}`, (
     const { data, info } = await sharp(thumb!.body).raw().toBuffer({ resolveWithObject: true });
     expect([info.width, info.height]).toEqual([96, 96]);
     const scene = await openScene(file);
-    const rgb = await chipToRgb(scene, chipAt(scene, window, 96), bandMapping(scene.description), await sceneStatistics(scene), 96);
+    const rgb = await chipToRgb(scene, chipAt(scene, window, 96), { mapping: bandMapping(scene.description), stats: await sceneStatistics(scene), size: 96 });
     await scene.close();
     for (let i = 0; i < 96 * 96; i++) {
       for (let c = 0; c < 3; c++) expect(data[i * info.channels + c], `pixel ${i} channel ${c}`).toBe(rgb.data[3 * i + c]);

@@ -70,7 +70,7 @@ describe.skipIf(!HAVE_DATA)(`map tiles ${HAVE_DATA ? '' : SKIP_REASON}`, () => {
     try {
       expect(tileLevel(scene, g.z)).toBe(0); // gdalwarp read full resolution too
       const bands = g.bands.map((_, i) => i);
-      const ours = await warpTile(scene, g.z, g.x, g.y, bands);
+      const ours = await warpTile(scene, { z: g.z, x: g.x, y: g.y, bandIndexes: bands });
       const stats = await sceneStatistics(scene);
       const alpha = unpack(g.alpha);
       const gdal = g.bands.map(unpack);
@@ -118,8 +118,8 @@ describe.skipIf(!HAVE_DATA)(`map tiles ${HAVE_DATA ? '' : SKIP_REASON}`, () => {
       for (const z of zooms) {
         const [x, y] = tileAt(lon, lat, z);
         const level = tileLevel(scene, z);
-        const exact = tileSourceCoordinates(scene, z, x, y, level, true);
-        const approx = tileSourceCoordinates(scene, z, x, y, level);
+        const exact = tileSourceCoordinates(scene, { z, x, y, level, exact: true });
+        const approx = tileSourceCoordinates(scene, { z, x, y, level });
         let worst = 0;
         let compared = 0;
         for (let i = 0; i < N; i++) {
@@ -147,8 +147,8 @@ describe.skipIf(!HAVE_DATA)(`map tiles ${HAVE_DATA ? '' : SKIP_REASON}`, () => {
         if (coarser) expect(native * coarser.scaleX).toBeGreaterThan(tileResolution(z));
         const [lon, lat] = centre(scene);
         const [x, y] = tileAt(lon, lat, z);
-        const a = await warpTile(scene, z, x, y, [0, 1, 2]);
-        const b = await warpTile(scene, z, x + 1, y, [0, 1, 2]);
+        const a = await warpTile(scene, { z, x, y, bandIndexes: [0, 1, 2] });
+        const b = await warpTile(scene, { z, x: x + 1, y, bandIndexes: [0, 1, 2] });
         expect([a.level, b.level]).toEqual([level, level]);
       }
     } finally {
@@ -163,9 +163,9 @@ describe.skipIf(!HAVE_DATA)(`map tiles ${HAVE_DATA ? '' : SKIP_REASON}`, () => {
       const stats = await sceneStatistics(scene);
       const [lon, lat] = centre(scene);
       const [x, y] = tileAt(lon, lat, 7); // larger than the scene: data, its nodata frame, and outside
-      const warped = await warpTile(scene, 7, x, y, [0, 1, 2]);
+      const warped = await warpTile(scene, { z: 7, x, y, bandIndexes: [0, 1, 2] });
       const rgba = stretchTile(warped, bandMapping(d), stats);
-      const src = tileSourceCoordinates(scene, 7, x, y, 0);
+      const src = tileSourceCoordinates(scene, { z: 7, x, y, level: 0 });
       let outside = 0;
       let nodata = 0;
       let opaque = 0;
@@ -235,7 +235,7 @@ describe.skipIf(!HAVE_DATA)('tile service (worker pool) and the server route', (
       const { data, info } = await sharp(tile!.body).raw().ensureAlpha().toBuffer({ resolveWithObject: true });
       expect([info.width, info.height, info.channels]).toEqual([256, 256, 4]);
       const stats = await sceneStatistics(scene);
-      const expected = stretchTile(await warpTile(scene, 8, x, y, [0]), bandMapping(scene.description), stats);
+      const expected = stretchTile(await warpTile(scene, { z: 8, x, y, bandIndexes: [0] }), bandMapping(scene.description), stats);
       expect(Buffer.compare(Buffer.from(data), Buffer.from(expected))).toBe(0);
       expect(await service.tile(id, 8, x, y)).toBe(tile); // the rendered-tile LRU
       expect(await service.tile(id, 8, 0, 0)).toBeUndefined(); // outside the footprint

@@ -61,7 +61,7 @@ export function expectedChips(file: string, size = TINY_IMAGE_SIZE): Promise<Exp
       try {
         const plan = planChips(scene, { size: 224 });
         const out: ExpectedChip[] = [];
-        for await (const { chip } of extractChips(scene, plan, bandMapping(scene.description), await sceneStatistics(scene), size)) {
+        for await (const { chip } of extractChips(scene, plan, { mapping: bandMapping(scene.description), stats: await sceneStatistics(scene), size })) {
           out.push({ level: Math.log2(chip.scale), ...chip.window });
         }
         return out;

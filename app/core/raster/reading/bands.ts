@@ -1,5 +1,5 @@
-import { KestrelError } from '../../contract/index.js';
-import type { SceneDescription } from './scene.js';
+import { KestrelError } from '../../../contract/index.js';
+import type { SceneDescription } from '../scene.js';
 
 /** Which bands make the picture: three for RGB, one for grey. 0-based band indexes. */
 export type BandMapping = { kind: 'rgb'; bands: [number, number, number] } | { kind: 'gray'; bands: [number] };

@@ -1,6 +1,6 @@
 import { basename } from 'node:path';
-import { rasterError } from './errors.js';
-import type { ColorInterpretation, SceneDescription } from './scene.js';
+import { rasterError } from '../errors.js';
+import type { ColorInterpretation, SceneDescription } from '../scene.js';
 
 /** Width, height and channel count from a PNG IHDR chunk or a JPEG start-of-frame marker. */
 function dimensions(file: string, head: Buffer, kind: 'jpeg' | 'png'): { width: number; height: number; bands: number; bits: number } {

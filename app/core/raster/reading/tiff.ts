@@ -1,6 +1,6 @@
 import { open, stat } from 'node:fs/promises';
 import { fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
-import { rasterError, RasterError } from './errors.js';
+import { rasterError, RasterError } from '../errors.js';
 
 /** What a file's first bytes say it is. */
 export type Signature = 'tiff' | 'bigtiff' | 'jpeg' | 'png' | 'unknown';

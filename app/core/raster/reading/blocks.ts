@@ -1,8 +1,16 @@
 import { getDecoder, type BaseDecoder, type GeoTIFFImage } from 'geotiff';
-import { LruCache } from './lru.js';
-import type { SampleType } from './scene.js';
+import { LruCache } from '../lru.js';
+import type { SampleType } from '../scene.js';
 
 export type Samples = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array | Float32Array | Float64Array;
+
+/** A pixel window: its top-left corner and size (in the pixels of whatever level it addresses). */
+export interface PixelRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
 
 const CTORS = {
   uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array,
@@ -139,10 +147,11 @@ export class BlockReader {
   }
 
   /**
-   * Reads the window [x0, x0+w) × [y0, y0+h) of the given samples, one array per sample, row-major.
-   * Pixels outside the image are left 0 (callers mark them invalid).
+   * Reads the window [x, x+width) × [y, y+height) of the given samples, one array per sample,
+   * row-major. Pixels outside the image are left 0 (callers mark them invalid).
    */
-  async read(x0: number, y0: number, w: number, h: number, samples: number[]): Promise<Samples[]> {
+  async read(window: PixelRect, samples: number[]): Promise<Samples[]> {
+    const { x: x0, y: y0, width: w, height: h } = window;
     const out = samples.map(() => allocate(this.dtype, w * h));
     const bx0 = Math.max(0, Math.floor(x0 / this.blockWidth));
     const by0 = Math.max(0, Math.floor(y0 / this.blockHeight));

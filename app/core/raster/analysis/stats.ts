@@ -1,6 +1,6 @@
-import { KestrelError } from '../../contract/index.js';
-import { readWindow } from './pixels.js';
-import type { Scene, SceneDescription } from './scene.js';
+import { KestrelError } from '../../../contract/index.js';
+import { readWindow } from '../reading/pixels.js';
+import type { Scene, SceneDescription } from '../scene.js';
 
 export interface BandStatistics {
   /** 0-based band index. */
@@ -118,7 +118,7 @@ export async function sceneStatistics(scene: Scene, options: StatisticsOptions =
     }
   }
   for (const [x, y, w, h] of windows) {
-    const win = await readWindow(scene, levelIndex, x, y, w, h, bands);
+    const win = await readWindow(scene, { level: levelIndex, x, y, width: w, height: h, bandIndexes: bands });
     const nodata = d.nodata === null ? null : d.dtype === 'float32' ? Math.fround(d.nodata) : d.nodata;
     win.bands.forEach((data, bi) => {
       const a = acc[bi]!;

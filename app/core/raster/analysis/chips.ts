@@ -1,8 +1,9 @@
-import { KestrelError } from '../../contract/index.js';
-import type { BandMapping } from './bands.js';
-import type { Footprint } from './footprint.js';
-import { readWindow, type PixelWindow } from './pixels.js';
-import type { Scene } from './scene.js';
+import { KestrelError } from '../../../contract/index.js';
+import type { BandMapping } from '../reading/bands.js';
+import type { PixelRect } from '../reading/blocks.js';
+import type { Footprint } from '../georef/footprint.js';
+import { readWindow, type PixelWindow } from '../reading/pixels.js';
+import type { Scene } from '../scene.js';
 import type { SceneStatistics } from './stats.js';
 
 export interface ChipPlanOptions {
@@ -12,14 +13,6 @@ export interface ChipPlanOptions {
   overlap?: number;
   /** Ground-pixel scales: 1 = native resolution, 2 = half, … (default 1, 2, 4, … up to one chip covering the scene). */
   scales?: number[];
-}
-
-/** A window in full-resolution pixels. */
-export interface PixelRect {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
 }
 
 export interface Chip {
@@ -108,7 +101,7 @@ export function chipAt(scene: Scene, window: PixelRect, size: number): Chip {
 /** The chip's pixels as stored in the file (no resampling): the window of its level, all bands. */
 export function readChipPixels(scene: Scene, chip: Chip, bands?: number[]): Promise<PixelWindow> {
   const w = chip.levelWindow;
-  return readWindow(scene, chip.level, w.x, w.y, w.width, w.height, bands);
+  return readWindow(scene, { level: chip.level, ...w, bandIndexes: bands });
 }
 
 /** 8-bit RGB, row-major, 3 bytes per pixel: what model preprocessing takes. */
@@ -120,12 +113,21 @@ export interface RgbChip {
   validFraction: number;
 }
 
+/** How a chip becomes RGB: which bands, stretched by which statistics, to how many pixels a side. */
+export interface RgbOptions {
+  mapping: BandMapping;
+  stats: SceneStatistics;
+  /** The RGB chip's side in pixels. */
+  size: number;
+}
+
 /**
  * Chip → 8-bit RGB: the band mapping's bands, area-averaged over valid pixels down to `size` when
  * the level window is larger, stretched linearly from each band's 2 % to its 98 % percentile.
  * Invalid pixels become black.
  */
-export async function chipToRgb(scene: Scene, chip: Chip, mapping: BandMapping, stats: SceneStatistics, size: number): Promise<RgbChip> {
+export async function chipToRgb(scene: Scene, chip: Chip, options: RgbOptions): Promise<RgbChip> {
+  const { mapping, stats, size } = options;
   const win = await readChipPixels(scene, chip, mapping.bands);
   const out = new Uint8Array(size * size * 3);
   const ranges = mapping.bands.map((b) => {
@@ -169,23 +171,16 @@ export async function chipToRgb(scene: Scene, chip: Chip, mapping: BandMapping, 
   return { width: size, height: size, data: out, validFraction: validPixels / (size * size) };
 }
 
-export interface ExtractOptions {
+export interface ExtractOptions extends RgbOptions {
   /** Chips with more than this fraction of nodata are skipped (default 0.5). */
   maxNodataFraction?: number;
 }
 
 /** Chips with their RGB pixels, in plan order, skipping those that are mostly nodata. */
-export async function* extractChips(
-  scene: Scene,
-  plan: Chip[],
-  mapping: BandMapping,
-  stats: SceneStatistics,
-  size: number,
-  options: ExtractOptions = {},
-): AsyncGenerator<{ chip: Chip; rgb: RgbChip }> {
+export async function* extractChips(scene: Scene, plan: Chip[], options: ExtractOptions): AsyncGenerator<{ chip: Chip; rgb: RgbChip }> {
   const maxNodata = options.maxNodataFraction ?? 0.5;
   for (const chip of plan) {
-    const rgb = await chipToRgb(scene, chip, mapping, stats, size);
+    const rgb = await chipToRgb(scene, chip, options);
     if (1 - rgb.validFraction > maxNodata) continue;
     yield { chip, rgb };
   }

@@ -1,5 +1,5 @@
-import { BlockReader, blockCache, blockReads, type Samples } from './blocks.js';
-import type { Scene, SceneLevel } from './scene.js';
+import { BlockReader, blockCache, blockReads, type PixelRect, type Samples } from './blocks.js';
+import type { Scene, SceneLevel } from '../scene.js';
 
 export interface PixelWindow {
   /** Level pixels: the window's top-left corner and size. */
@@ -44,27 +44,27 @@ export function evictScene(scene: Scene): void {
   }
 }
 
+/** Which window of which level readWindow reads: level pixels, 0-based band indexes (default all). */
+export interface WindowRequest extends PixelRect {
+  level: number;
+  bandIndexes?: number[];
+}
+
 /**
  * Reads a window of one level with its validity mask. Invalid: the nodata value (all read bands
  * equal to it, as GDAL's warper treats multi-band nodata), alpha 0, the internal mask 0, NaN, and
  * anything outside the image.
  */
-export async function readWindow(
-  scene: Scene,
-  levelIndex: number,
-  x: number,
-  y: number,
-  width: number,
-  height: number,
-  bandIndexes?: number[],
-): Promise<PixelWindow> {
+export async function readWindow(scene: Scene, request: WindowRequest): Promise<PixelWindow> {
+  const { level: levelIndex, x, y, width, height } = request;
   const d = scene.description;
   const level = scene.levels[levelIndex];
   if (!level) throw new RangeError(`${d.file} has no level ${levelIndex}`);
-  const bands = bandIndexes ?? Array.from({ length: d.bands }, (_, i) => i);
+  const bands = request.bandIndexes ?? Array.from({ length: d.bands }, (_, i) => i);
   const r = levelReaders(scene, level);
   const wantAlpha = d.alphaBand !== null && !bands.includes(d.alphaBand);
-  const read = await r.data.read(x, y, width, height, wantAlpha ? [...bands, d.alphaBand!] : bands);
+  const rect = { x, y, width, height };
+  const read = await r.data.read(rect, wantAlpha ? [...bands, d.alphaBand!] : bands);
   const valid = new Uint8Array(width * height);
   // Inside the image.
   for (let row = Math.max(0, -y); row < Math.min(height, level.height - y); row++) {
@@ -72,13 +72,22 @@ export async function readWindow(
   }
   const data = read.slice(0, bands.length);
   const alpha = d.alphaBand !== null ? read[wantAlpha ? bands.length : bands.indexOf(d.alphaBand)] : undefined;
-  const mask = r.mask ? (await r.mask.read(x, y, width, height, [0]))[0]! : undefined;
-  applyMasks(scene, bands, data, alpha, mask, valid);
+  const mask = r.mask ? (await r.mask.read(rect, [0]))[0]! : undefined;
+  applyMasks(scene, { bandIndexes: bands, data, alpha, mask }, valid);
   return { x, y, width, height, level: levelIndex, bandIndexes: bands, bands: data, valid };
 }
 
+/** What a read returned: the requested bands' samples, and the alpha band and internal mask under them. */
+interface ReadSamples {
+  bandIndexes: number[];
+  data: Samples[];
+  alpha: Samples | undefined;
+  mask: Samples | undefined;
+}
+
 /** Clears `valid` where alpha is 0, the internal mask is 0, a float is NaN, or every band is nodata. */
-function applyMasks(scene: Scene, bands: number[], data: Samples[], alpha: Samples | undefined, mask: Samples | undefined, valid: Uint8Array): void {
+function applyMasks(scene: Scene, read: ReadSamples, valid: Uint8Array): void {
+  const { bandIndexes: bands, data, alpha, mask } = read;
   const d = scene.description;
   if (alpha) for (let i = 0; i < valid.length; i++) if (alpha[i] === 0) valid[i] = 0;
   if (mask) for (let i = 0; i < valid.length; i++) if (mask[i] === 0) valid[i] = 0;
@@ -101,11 +110,20 @@ function applyMasks(scene: Scene, bands: number[], data: Samples[], alpha: Sampl
   }
 }
 
+/** Which scattered pixels of which level samplePixels reads: level pixels, -1 for none. */
+export interface SampleRequest {
+  level: number;
+  cols: Int32Array;
+  rows: Int32Array;
+  bandIndexes: number[];
+}
+
 /**
  * Nearest-neighbour samples of one level at scattered pixels (cols/rows in level pixels, -1 for
  * none), with the same validity rules as readWindow.
  */
-export async function samplePixels(scene: Scene, levelIndex: number, cols: Int32Array, rows: Int32Array, bandIndexes: number[]): Promise<{ bands: Samples[]; valid: Uint8Array }> {
+export async function samplePixels(scene: Scene, request: SampleRequest): Promise<{ bands: Samples[]; valid: Uint8Array }> {
+  const { level: levelIndex, cols, rows, bandIndexes } = request;
   const d = scene.description;
   const level = scene.levels[levelIndex];
   if (!level) throw new RangeError(`${d.file} has no level ${levelIndex}`);
@@ -121,7 +139,7 @@ export async function samplePixels(scene: Scene, levelIndex: number, cols: Int32
   const data = read.slice(0, bandIndexes.length);
   const alpha = d.alphaBand !== null ? read[wantAlpha ? bandIndexes.length : bandIndexes.indexOf(d.alphaBand)] : undefined;
   const mask = r.mask ? (await r.mask.sample(cols, rows, [0]))[0]! : undefined;
-  applyMasks(scene, bandIndexes, data, alpha, mask, valid);
+  applyMasks(scene, { bandIndexes, data, alpha, mask }, valid);
   return { bands: data, valid };
 }
 

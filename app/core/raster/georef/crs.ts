@@ -4,7 +4,7 @@ import { dirname, join } from 'node:path';
 import proj4 from 'proj4';
 import deprecated from './epsg-deprecated.json' with { type: 'json' };
 import gridFallback from './epsg-grid-fallback.json' with { type: 'json' };
-import { rasterError } from './errors.js';
+import { rasterError } from '../errors.js';
 
 /**
  * How a scene's coordinates relate to WGS84. `datum.shift` is what Kestrel applies:

@@ -2,9 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fromArrayBuffer, fromFile, type GeoTIFF, type GeoTIFFImage } from 'geotiff';
-import { allocate, type Samples } from './blocks.js';
-import { evictScene, pyramidLevels, readWindow } from './pixels.js';
-import type { SampleType, Scene, SceneLevel } from './scene.js';
+import { allocate, type Samples } from '../reading/blocks.js';
+import { evictScene, pyramidLevels, readWindow } from '../reading/pixels.js';
+import type { SampleType, Scene, SceneLevel } from '../scene.js';
 
 /**
  * Tile pyramid for rasters without overviews (typically stripped files: at low zoom every strip
@@ -69,11 +69,21 @@ const RANGE: Record<SampleType, [number, number]> = {
 };
 const SAMPLE_FORMAT: Record<SampleType, number> = { uint8: 1, uint16: 1, uint32: 1, int8: 2, int16: 2, int32: 2, float32: 3, float64: 3 };
 
+/** The pixels writeStrippedTiff writes: chunky samples, row-major, `samplesPerPixel` per pixel. */
+export interface StrippedRaster {
+  values: Samples;
+  width: number;
+  height: number;
+  samplesPerPixel: number;
+  dtype: SampleType;
+}
+
 /**
  * An uncompressed, chunky, little-endian classic TIFF with strips of ROWS_PER_STRIP rows, so ranged
  * reads fetch only the strips a tile touches. (geotiff.js's writer writes a single strip.)
  */
-export function writeStrippedTiff(values: Samples, width: number, height: number, spp: number, dtype: SampleType): Uint8Array {
+export function writeStrippedTiff(raster: StrippedRaster): Uint8Array {
+  const { values, width, height, samplesPerPixel: spp, dtype } = raster;
   const bytes = BYTES[dtype];
   const rowBytes = width * spp * bytes;
   const strips = Math.ceil(height / ROWS_PER_STRIP);
@@ -199,7 +209,7 @@ async function computeLevels(scene: Scene, factors: number[]): Promise<LevelData
   const chunk = Math.max(1, Math.min(d.height, Math.ceil((4 * 1024 * 1024) / (d.width * spp * BYTES[d.dtype]))));
   for (let y0 = 0; y0 < d.height; y0 += chunk) {
     const rows = Math.min(chunk, d.height - y0);
-    const win = await readWindow(scene, 0, 0, y0, d.width, rows, all);
+    const win = await readWindow(scene, { level: 0, x: 0, y: y0, width: d.width, height: rows, bandIndexes: all });
     for (let r = 0; r < rows; r++) {
       const y = y0 + r;
       for (const l of levels) {
@@ -242,17 +252,28 @@ async function imageOf(tiff: GeoTIFF): Promise<GeoTIFFImage> {
   return tiff.getImage(0);
 }
 
-function asLevel(index: number, d: Scene['description'], width: number, height: number, image: GeoTIFFImage, mask: GeoTIFFImage | null): SceneLevel {
-  return { level: index, width, height, image, mask, scaleX: d.width / width, scaleY: d.height / height };
+/** A pyramid level as a scene level: its scale from the scene's full-resolution size. */
+function asLevel(d: Scene['description'], level: Omit<SceneLevel, 'scaleX' | 'scaleY'>): SceneLevel {
+  return { ...level, scaleX: d.width / level.width, scaleY: d.height / level.height };
 }
 
-/**
- * The scene with its pyramid levels appended (built now, or reused from the cache folder), or the
- * scene itself when it needs none. Reading happens here: call it in the tile worker, once per scene.
- */
-export async function buildPyramid(scene: Scene, options: PyramidOptions = {}): Promise<PyramidScene | Scene> {
-  if (!wantsPyramid(scene)) return scene;
-  const d = scene.description;
+/** The level's values and (when it has one) its mask, as stripped TIFFs. */
+function levelTiffs(d: Scene['description'], l: LevelData): { values: Uint8Array; mask: Uint8Array | null } {
+  return {
+    values: writeStrippedTiff({ values: l.values, width: l.width, height: l.height, samplesPerPixel: d.bands, dtype: d.dtype }),
+    mask: l.valid ? writeStrippedTiff({ values: l.valid, width: l.width, height: l.height, samplesPerPixel: 1, dtype: 'uint8' }) : null,
+  };
+}
+
+interface PyramidPlan {
+  /** Reduction factors to build (or reuse), finest first. */
+  factors: number[];
+  /** Whether the levels go to the cache folder rather than stay in memory. */
+  onDisk: boolean;
+}
+
+/** Which levels to build and where: on disk when too large for memory and a cache folder is given. */
+function planPyramid(d: Scene['description'], options: PyramidOptions): PyramidPlan {
   const memoryBytes = options.memoryBytes ?? 64 * 1024 * 1024;
   const buildBytes = options.buildBytes ?? 512 * 1024 * 1024;
   const needMask = d.mask !== 'none' || d.dtype === 'float32' || d.dtype === 'float64';
@@ -262,78 +283,110 @@ export async function buildPyramid(scene: Scene, options: PyramidOptions = {}): 
   // The finest levels matter least (the full-resolution strips under a tile are few there): drop them first.
   const budget = onDisk ? buildBytes : memoryBytes;
   while (factors.length > 1 && total(factors) > budget) factors = factors.slice(1);
-  const opened: GeoTIFF[] = [];
-  const levels: SceneLevel[] = [...scene.levels];
-  let info: PyramidInfo;
-  if (onDisk) {
-    const fingerprint = options.fingerprint ?? sceneFingerprint(d.file);
-    const dir = join(options.cacheDir!, fingerprint);
-    const manifestPath = join(dir, 'pyramid.json');
-    let reused = false;
-    const usable = (): Manifest | null => {
-      if (!existsSync(manifestPath)) return null;
-      try {
-        const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
-        const same = m.version === FORMAT_VERSION && m.width === d.width && m.height === d.height && m.bands === d.bands && m.dtype === d.dtype;
-        return same && m.levels.length > 0 ? m : null;
-      } catch {
-        return null;
-      }
-    };
-    let manifest = usable();
-    if (manifest) reused = true;
-    else {
-      const data = await computeLevels(scene, factors);
-      mkdirSync(options.cacheDir!, { recursive: true });
-      const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-      mkdirSync(tmp, { recursive: true });
-      for (const l of data) {
-        writeFileSync(join(tmp, `x${l.factor}.tif`), writeStrippedTiff(l.values, l.width, l.height, d.bands, d.dtype));
-        if (l.valid) writeFileSync(join(tmp, `x${l.factor}.mask.tif`), writeStrippedTiff(l.valid, l.width, l.height, 1, 'uint8'));
-      }
-      manifest = {
-        version: FORMAT_VERSION, file: d.file, width: d.width, height: d.height, bands: d.bands, dtype: d.dtype,
-        levels: data.map((l) => ({ factor: l.factor, width: l.width, height: l.height, mask: l.valid !== null })),
-      };
-      writeFileSync(join(tmp, 'pyramid.json'), JSON.stringify(manifest));
-      try {
-        // Atomic: another worker may have finished the same pyramid first; then use that one.
-        if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
-        renameSync(tmp, dir);
-      } catch {
-        rmSync(tmp, { recursive: true, force: true });
-      }
-      manifest = usable() ?? manifest;
-    }
-    for (const l of manifest.levels) {
-      const t = await fromFile(join(dir, `x${l.factor}.tif`));
-      opened.push(t);
-      let mask: GeoTIFFImage | null = null;
-      if (l.mask) {
-        const m = await fromFile(join(dir, `x${l.factor}.mask.tif`));
-        opened.push(m);
-        mask = await imageOf(m);
-      }
-      levels.push(asLevel(levels.length, d, l.width, l.height, await imageOf(t), mask));
-    }
-    info = { factors: manifest.levels.map((l) => l.factor), where: 'disk', dir, reused };
-  } else {
-    const data = await computeLevels(scene, factors);
-    for (const l of data) {
-      const image = await imageOf(await fromArrayBuffer(writeStrippedTiff(l.values, l.width, l.height, d.bands, d.dtype).buffer as ArrayBuffer));
-      const mask = l.valid ? await imageOf(await fromArrayBuffer(writeStrippedTiff(l.valid, l.width, l.height, 1, 'uint8').buffer as ArrayBuffer)) : null;
-      levels.push(asLevel(levels.length, d, l.width, l.height, image, mask));
-    }
-    info = { factors: data.map((l) => l.factor), where: 'memory', reused: false };
+  return { factors, onDisk };
+}
+
+/** The pyramid levels after the scene's own, the TIFFs they hold open, and where they came from. */
+interface BuiltLevels {
+  levels: SceneLevel[];
+  opened: GeoTIFF[];
+  info: PyramidInfo;
+}
+
+/** The manifest in `dir`, when it describes a pyramid of this scene in the current format. */
+function usableManifest(dir: string, d: Scene['description']): Manifest | null {
+  const manifestPath = join(dir, 'pyramid.json');
+  if (!existsSync(manifestPath)) return null;
+  try {
+    const m = JSON.parse(readFileSync(manifestPath, 'utf8')) as Manifest;
+    const same = m.version === FORMAT_VERSION && m.width === d.width && m.height === d.height && m.bands === d.bands && m.dtype === d.dtype;
+    return same && m.levels.length > 0 ? m : null;
+  } catch {
+    return null;
   }
-  for (const l of levels.slice(scene.levels.length)) pyramidLevels.add(l);
+}
+
+/** Computes the levels and writes them to `dir` (through a temporary folder renamed into place). */
+async function writeDiskPyramid(scene: Scene, factors: number[], cacheDir: string, dir: string): Promise<Manifest> {
+  const d = scene.description;
+  const data = await computeLevels(scene, factors);
+  mkdirSync(cacheDir, { recursive: true });
+  const tmp = `${dir}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  mkdirSync(tmp, { recursive: true });
+  for (const l of data) {
+    const tiffs = levelTiffs(d, l);
+    writeFileSync(join(tmp, `x${l.factor}.tif`), tiffs.values);
+    if (tiffs.mask) writeFileSync(join(tmp, `x${l.factor}.mask.tif`), tiffs.mask);
+  }
+  const manifest: Manifest = {
+    version: FORMAT_VERSION, file: d.file, width: d.width, height: d.height, bands: d.bands, dtype: d.dtype,
+    levels: data.map((l) => ({ factor: l.factor, width: l.width, height: l.height, mask: l.valid !== null })),
+  };
+  writeFileSync(join(tmp, 'pyramid.json'), JSON.stringify(manifest));
+  try {
+    // Atomic: another worker may have finished the same pyramid first; then use that one.
+    if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
+    renameSync(tmp, dir);
+  } catch {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return usableManifest(dir, d) ?? manifest;
+}
+
+/** The pyramid in the cache folder: reused when its manifest matches, else built and written first. */
+async function diskPyramid(scene: Scene, factors: number[], options: PyramidOptions): Promise<BuiltLevels> {
+  const d = scene.description;
+  const fingerprint = options.fingerprint ?? sceneFingerprint(d.file);
+  const dir = join(options.cacheDir!, fingerprint);
+  let manifest = usableManifest(dir, d);
+  const reused = manifest !== null;
+  manifest ??= await writeDiskPyramid(scene, factors, options.cacheDir!, dir);
+  const opened: GeoTIFF[] = [];
+  const levels: SceneLevel[] = [];
+  for (const l of manifest.levels) {
+    const t = await fromFile(join(dir, `x${l.factor}.tif`));
+    opened.push(t);
+    let mask: GeoTIFFImage | null = null;
+    if (l.mask) {
+      const m = await fromFile(join(dir, `x${l.factor}.mask.tif`));
+      opened.push(m);
+      mask = await imageOf(m);
+    }
+    levels.push(asLevel(d, { level: scene.levels.length + levels.length, width: l.width, height: l.height, image: await imageOf(t), mask }));
+  }
+  return { levels, opened, info: { factors: manifest.levels.map((l) => l.factor), where: 'disk', dir, reused } };
+}
+
+/** The pyramid built into in-memory TIFFs. */
+async function memoryPyramid(scene: Scene, factors: number[]): Promise<BuiltLevels> {
+  const d = scene.description;
+  const data = await computeLevels(scene, factors);
+  const levels: SceneLevel[] = [];
+  for (const l of data) {
+    const tiffs = levelTiffs(d, l);
+    const image = await imageOf(await fromArrayBuffer(tiffs.values.buffer as ArrayBuffer));
+    const mask = tiffs.mask ? await imageOf(await fromArrayBuffer(tiffs.mask.buffer as ArrayBuffer)) : null;
+    levels.push(asLevel(d, { level: scene.levels.length + levels.length, width: l.width, height: l.height, image, mask }));
+  }
+  return { levels, opened: [], info: { factors: data.map((l) => l.factor), where: 'memory', reused: false } };
+}
+
+/**
+ * The scene with its pyramid levels appended (built now, or reused from the cache folder), or the
+ * scene itself when it needs none. Reading happens here: call it in the tile worker, once per scene.
+ */
+export async function buildPyramid(scene: Scene, options: PyramidOptions = {}): Promise<PyramidScene | Scene> {
+  if (!wantsPyramid(scene)) return scene;
+  const { factors, onDisk } = planPyramid(scene.description, options);
+  const built = onDisk ? await diskPyramid(scene, factors, options) : await memoryPyramid(scene, factors);
+  for (const l of built.levels) pyramidLevels.add(l);
   const derived: PyramidScene = {
     ...scene,
-    levels,
-    pyramid: info,
+    levels: [...scene.levels, ...built.levels],
+    pyramid: built.info,
     close: async () => {
-      evictScene({ ...scene, levels: levels.slice(scene.levels.length) });
-      for (const t of opened) await Promise.resolve(t.close()).catch(() => undefined);
+      evictScene({ ...scene, levels: built.levels });
+      for (const t of built.opened) await Promise.resolve(t.close()).catch(() => undefined);
     },
   };
   return derived;

@@ -1,8 +1,8 @@
-import type { BandMapping } from './bands.js';
-import { invertGeoTransform, type GeoTransform } from './geotransform.js';
-import { samplePixels } from './pixels.js';
-import type { Scene } from './scene.js';
-import type { SceneStatistics } from './stats.js';
+import type { BandMapping } from '../reading/bands.js';
+import { invertGeoTransform, type GeoTransform } from '../georef/geotransform.js';
+import { samplePixels } from '../reading/pixels.js';
+import type { Scene } from '../scene.js';
+import type { SceneStatistics } from '../analysis/stats.js';
 
 export const TILE_SIZE = 256;
 const R = 6378137;
@@ -80,8 +80,22 @@ interface SourceCoordinates {
   grid: number;
 }
 
+/** A Web Mercator tile: zoom, column, row (XYZ scheme, row 0 at the north). */
+export interface TileAddress {
+  z: number;
+  x: number;
+  y: number;
+}
+
+/** Which tile, read from which level; `exact` computes every pixel with proj4 (the test reference). */
+export interface TileSourceOptions extends TileAddress {
+  level: number;
+  exact?: boolean;
+}
+
 /** Tile pixel (u, v) in pixel-corner coordinates → level pixel coordinates, exactly. */
-function exactTransform(scene: Scene, z: number, x: number, y: number, level: number): (u: number, v: number) => [number, number] {
+function exactTransform(scene: Scene, tile: TileSourceOptions): (u: number, v: number) => [number, number] {
+  const { z, x, y, level } = tile;
   const [minX, , , maxY] = tileBounds(z, x, y);
   const res = tileResolution(z);
   const inv = invertGeoTransform(scene.description.georeference!.geoTransform as GeoTransform)!;
@@ -106,8 +120,8 @@ const GRID_TOLERANCE = 0.125;
  * at every cell centre and edge midpoint is under 1/8 pixel; the per-pixel error is then well under
  * the 0.5 px bound the tests hold it to. `exact` computes every pixel with proj4 (the test reference).
  */
-export function tileSourceCoordinates(scene: Scene, z: number, x: number, y: number, level: number, exact = false): SourceCoordinates {
-  const f = exactTransform(scene, z, x, y, level);
+export function tileSourceCoordinates(scene: Scene, tile: TileSourceOptions): SourceCoordinates {
+  const f = exactTransform(scene, tile);
   const n2 = TILE_SIZE * TILE_SIZE;
   const cols = new Float64Array(n2);
   const rows = new Float64Array(n2);
@@ -121,7 +135,7 @@ export function tileSourceCoordinates(scene: Scene, z: number, x: number, y: num
     }
     return { cols, rows, grid: 0 };
   };
-  if (exact) return perPixel();
+  if (tile.exact) return perPixel();
   for (let n = 8; n <= 128; n *= 2) {
     const step = TILE_SIZE / n;
     const nodes = new Float64Array((n + 1) * (n + 1) * 2);
@@ -192,10 +206,18 @@ export interface WarpedTile {
   grid: number;
 }
 
+/** Which tile and bands warpTile makes; the level defaults to tileLevel's choice for the zoom. */
+export interface WarpOptions extends TileAddress {
+  bandIndexes: number[];
+  level?: number;
+  exact?: boolean;
+}
+
 /** Warps the scene's mapped bands into Web Mercator tile z/x/y, nearest neighbour. */
-export async function warpTile(scene: Scene, z: number, x: number, y: number, bandIndexes: number[], options: { level?: number; exact?: boolean } = {}): Promise<WarpedTile> {
+export async function warpTile(scene: Scene, options: WarpOptions): Promise<WarpedTile> {
+  const { z, x, y, bandIndexes, exact } = options;
   const level = options.level ?? tileLevel(scene, z);
-  const src = tileSourceCoordinates(scene, z, x, y, level, options.exact);
+  const src = tileSourceCoordinates(scene, { z, x, y, level, exact });
   const n2 = TILE_SIZE * TILE_SIZE;
   const cols = new Int32Array(n2);
   const rows = new Int32Array(n2);
@@ -206,7 +228,7 @@ export async function warpTile(scene: Scene, z: number, x: number, y: number, ba
     cols[i] = Number.isFinite(c) && c >= 0 ? Math.floor(c) : -1;
     rows[i] = Number.isFinite(r) && r >= 0 ? Math.floor(r) : -1;
   }
-  const { bands, valid } = await samplePixels(scene, level, cols, rows, bandIndexes);
+  const { bands, valid } = await samplePixels(scene, { level, cols, rows, bandIndexes });
   return { level, bandIndexes, bands, valid, grid: src.grid };
 }
 

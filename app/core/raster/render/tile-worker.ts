@@ -1,13 +1,14 @@
 import sharp from 'sharp';
-import { KestrelError, type KestrelErrorData } from '../../contract/index.js';
-import type { BandMapping } from './bands.js';
-import { LruCache } from './lru.js';
-import { evictScene } from './pixels.js';
+import { KestrelError, type KestrelErrorData } from '../../../contract/index.js';
+import type { BandMapping } from '../reading/bands.js';
+import { LruCache } from '../lru.js';
+import { evictScene } from '../reading/pixels.js';
 import { buildPyramid, wantsPyramid, type PyramidOptions } from './pyramid.js';
-import { TILE_SIZE, stretchTile, tilePixelRatio, warpTile } from './render.js';
-import { openScene, type Scene } from './scene.js';
-import { sceneStatistics, type SceneStatistics } from './stats.js';
-import { chipAt, chipToRgb, type PixelRect } from './chips.js';
+import { TILE_SIZE, stretchTile, tilePixelRatio, warpTile } from './warp.js';
+import { openScene, type Scene } from '../scene.js';
+import { sceneStatistics, type SceneStatistics } from '../analysis/stats.js';
+import { chipAt, chipToRgb } from '../analysis/chips.js';
+import type { PixelRect } from '../reading/blocks.js';
 
 export type TileFormat = 'webp' | 'png';
 
@@ -99,7 +100,7 @@ export async function handleTileRequest(req: TileRequest): Promise<TileResponse>
     if (req.kind === 'stats') return { id: req.id, ok: true, kind: 'stats', stats: await sceneStatistics(s) };
     if (req.kind === 'thumb') {
       // A chip as the model saw it: its window, band mapping and stretch, at thumbnail size.
-      const rgb = await chipToRgb(s, chipAt(s, req.window, req.size), req.mapping, req.stats, req.size);
+      const rgb = await chipToRgb(s, chipAt(s, req.window, req.size), { mapping: req.mapping, stats: req.stats, size: req.size });
       const rgba = new Uint8Array(req.size * req.size * 4);
       for (let i = 0; i < req.size * req.size; i++) {
         rgba[4 * i] = rgb.data[3 * i]!;
@@ -110,7 +111,7 @@ export async function handleTileRequest(req: TileRequest): Promise<TileResponse>
       const { body, type } = await encodeTile(rgba, req.format, req.size);
       return { id: req.id, ok: true, kind: 'thumb', body: new Uint8Array(body), type };
     }
-    const warped = await warpTile(await sceneForZoom(s, req.z, req.pyramid), req.z, req.x, req.y, req.mapping.bands);
+    const warped = await warpTile(await sceneForZoom(s, req.z, req.pyramid), { z: req.z, x: req.x, y: req.y, bandIndexes: req.mapping.bands });
     if (!warped.valid.some((v) => v === 1)) return { id: req.id, ok: true, kind: 'render', body: null, type: '' };
     const { body, type } = await encodeTile(stretchTile(warped, req.mapping, req.stats), req.format);
     // A copy with its own ArrayBuffer, so the worker can transfer it without detaching a shared pool.

@@ -1,8 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { KestrelErrorData } from '../../contract/index.js';
-import { RasterError, rasterError } from './errors.js';
-import { describeScene, type SceneDescription } from './scene.js';
+import type { KestrelErrorData } from '../../../contract/index.js';
+import { RasterError, rasterError } from '../errors.js';
+import { describeScene, type SceneDescription } from '../scene.js';
 
 export const RASTER_EXTENSIONS = ['.tif', '.tiff', '.cog', '.gtiff', '.jpg', '.jpeg', '.png'];
 

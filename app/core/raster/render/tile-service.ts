@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { KestrelError } from '../../contract/index.js';
-import { bandMapping, type BandMapping } from './bands.js';
-import { LruCache } from './lru.js';
+import { KestrelError } from '../../../contract/index.js';
+import { bandMapping, type BandMapping } from '../reading/bands.js';
+import { LruCache } from '../lru.js';
 import { WorkerPool } from './pool.js';
-import { tileBounds } from './render.js';
-import { describeScene, type SceneDescription } from './scene.js';
-import type { SceneStatistics } from './stats.js';
+import { tileBounds } from './warp.js';
+import { describeScene, type SceneDescription } from '../scene.js';
+import type { SceneStatistics } from '../analysis/stats.js';
 import type { TileFormat, TileRequest, TileResponse } from './tile-worker.js';
 
 export interface TileServiceOptions {
