@@ -13,8 +13,7 @@ import { adaptersHandlers, AdapterRegistry, tuneHandlers, type TuningOptions } f
 import { indexHandlers, IndexJobs, type IndexJobsOptions } from './jobs/index.js';
 import { searchHandlers, SearchService } from './search/index.js';
 import { EventBus } from './events.js';
-import { packageInfo } from './platform/paths.js';
-import { listExecutionProviders } from './platform/providers.js';
+import { listExecutionProviders, packageInfo } from './platform/index.js';
 import { SettingsStore, settingsHandlers, ViewStore } from './settings/index.js';
 import { firstRun } from './first-run.js';
 import { activeModelOf, ModelImports, ModelLibrary, modelHandlers, type ActiveModel, type ModelRuntimeOptions } from './model/index.js';

@@ -7,7 +7,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { modelKey } from '../jobs/index.js';
-import { writeFileAtomic } from '../platform/files.js';
+import { writeFileAtomic } from '../platform/index.js';
 import { calibrate, dotScorer, exactTopK, zScore, type Calibration } from '../vectors/index.js';
 import { captionTexts } from './formats.js';
 import { readCaptionFile } from './files.js';

@@ -14,7 +14,7 @@ import { crc32 } from 'node:zlib';
 import { createRequire } from 'node:module';
 import type * as Usearch from 'usearch';
 import { KestrelError } from '../../contract/index.js';
-import { writeFileAtomic } from '../platform/files.js';
+import { writeFileAtomic } from '../platform/index.js';
 import { HALF_TO_FLOAT, encodeHalf } from './f16.js';
 import { exactTopK, type TopKOptions } from './ranking.js';
 

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { KestrelError } from '../../../contract/index.js';
-import { startWorker } from '../../platform/workers.js';
+import { startWorker } from '../../platform/index.js';
 
 /** Omit over each member of a union (a plain Omit collapses the union). */
 type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
