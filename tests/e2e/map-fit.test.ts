@@ -46,6 +46,15 @@ describe('the map keeps the user\'s view when the score cut-off moves', () => {
     app = await startKestrel(['start', '--port', '0', '--data', dir.path], env);
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await app?.stop();
+    await dir?.remove();
+  });
+
+  it('opens on the demo archive once it is indexed', async () => {
     await page.goto(app.url);
     await page.waitForSelector('main[data-ready="true"]');
     const welcome = page.getByRole('region', { name: 'Welcome to Kestrel' });
@@ -53,12 +62,6 @@ describe('the map keeps the user\'s view when the score cut-off moves', () => {
     await page.getByRole('tab', { name: 'Archives' }).click();
     const archive = page.getByRole('list', { name: 'Archives' }).getByRole('listitem').first();
     await expect.poll(() => archive.locator('.job').getAttribute('data-state'), { timeout: 120_000 }).toBe('done');
-  });
-
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await dir?.remove();
   });
 
   it('a search fits the map to its hits; panned and zoomed, the cut-off moves without moving the map; a new search fits again', async () => {

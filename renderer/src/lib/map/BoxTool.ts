@@ -30,7 +30,9 @@ export class BoxTool extends L.Layer {
   };
 
   constructor(options: BoxToolOptions) {
-    super(options);
+    super();
+    // As Leaflet's own layers do in `initialize` (L.Layer's constructor keeps no options of its own).
+    L.Util.setOptions(this, options);
   }
 
   override onAdd(map: L.Map): this {

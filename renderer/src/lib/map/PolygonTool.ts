@@ -32,7 +32,9 @@ export class PolygonTool extends L.Layer {
   readonly #key = (e: KeyboardEvent): void => this.#onKey(e);
 
   constructor(options: PolygonToolOptions) {
-    super(options);
+    super();
+    // As Leaflet's own layers do in `initialize` (L.Layer's constructor keeps no options of its own).
+    L.Util.setOptions(this, options);
   }
 
   override onAdd(map: L.Map): this {
