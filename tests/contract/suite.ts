@@ -1,6 +1,7 @@
 /**
- * One contract test suite, run against every transport (in-process and HTTP + WebSocket): what a
- * front end can observe must not depend on how it reaches the engine.
+ * One contract test suite, run against every transport (in-process, HTTP + WebSocket, and Electron
+ * IPC through the real preload): what a front end can observe must not depend on how it reaches the
+ * engine.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cp, mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -17,6 +18,11 @@ export interface Transport {
   eventsReady(): Promise<void>;
   /** Close this transport and the engine behind it, keeping the data folder. */
   close(): Promise<void>;
+  /**
+   * The desktop app's native picker (IPC only): queue what the user will choose, a path or null for a
+   * cancel. Transports without one answer dialog.pick with `unsupported`.
+   */
+  picker?: { choose(path: string | null): void };
 }
 
 /** Engine options a transport passes through (a hook that paces archive scans). */
@@ -425,9 +431,16 @@ export function describeContract(name: string, open: OpenTransport, tempDir: () 
       await expect(t.client.call('models.import', { file: harma, config: '/tmp/x.json' } as never)).rejects.toMatchObject({ code: 'invalid_input' });
     });
 
-    it('dialog.pick answers unsupported: only the desktop app has a native picker', async () => {
-      const err = await rejection(t.client.call('dialog.pick', { purpose: 'archive-folder' }));
-      expect(err).toMatchObject({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });
+    it('dialog.pick answers unsupported where there is no native picker, and a grant or a cancel where there is', async () => {
+      if (t.picker) {
+        t.picker.choose(null);
+        expect(await t.client.call('dialog.pick', { purpose: 'archive-folder' })).toEqual({ cancelled: true });
+        t.picker.choose(join(dir.path, 'imagery'));
+        expect(await t.client.call('dialog.pick', { purpose: 'archive-folder' })).toEqual({ grant: expect.stringMatching(/^grant-[0-9a-f]{32}$/), label: 'imagery' });
+      } else {
+        const err = await rejection(t.client.call('dialog.pick', { purpose: 'archive-folder' }));
+        expect(err).toMatchObject({ code: 'unsupported', message: 'The file picker exists only in the desktop app: type the path instead.' });
+      }
       await expect(t.client.call('dialog.pick', { purpose: 'anything' as never })).rejects.toMatchObject({ code: 'invalid_input' });
     });
 

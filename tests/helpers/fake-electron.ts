@@ -37,3 +37,43 @@ export class FakeDialog implements DialogLike {
     return path === null ? { canceled: true, filePaths: [] } : { canceled: false, filePaths: [path] };
   }
 }
+
+type RendererListener = (event: unknown, message: unknown) => void;
+
+/**
+ * The renderer's half of Electron IPC for the real preload (app/preload/index.ts): `invoke` and `on`
+ * as ipcRenderer has them, wired to a FakeIpcMain as a page at `frameUrl` would be. Values cross as
+ * Electron sends them, by structured clone, both ways. `main` is swapped when the app restarts.
+ */
+export class FakeIpcRenderer {
+  main: FakeIpcMain | undefined;
+  private readonly listeners = new Map<string, Set<RendererListener>>();
+  constructor(private readonly frameUrl: string) {}
+  async invoke(channel: string, input: unknown): Promise<unknown> {
+    if (!this.main) throw new Error('no main process is listening');
+    return structuredClone(await this.main.invoke(channel, this.frameUrl, structuredClone(input)));
+  }
+  on(channel: string, listener: RendererListener): void {
+    let set = this.listeners.get(channel);
+    if (!set) this.listeners.set(channel, (set = new Set()));
+    set.add(listener);
+  }
+  /** main's webContents for this page: `send` reaches the listeners registered with `on`. */
+  webContents(): { send(channel: string, message: unknown): void; isDestroyed(): boolean } {
+    return {
+      send: (channel, message) => {
+        for (const fn of this.listeners.get(channel) ?? []) fn({}, structuredClone(message));
+      },
+      isDestroyed: () => false,
+    };
+  }
+}
+
+/** contextBridge: keeps what the preload exposes, by world key, as the page would see it. */
+export class FakeContextBridge {
+  readonly exposed = new Map<string, unknown>();
+  exposeInMainWorld(key: string, api: unknown): void {
+    if (this.exposed.has(key)) throw new Error(`${key} is exposed twice`);
+    this.exposed.set(key, api);
+  }
+}

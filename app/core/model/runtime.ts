@@ -72,7 +72,9 @@ export function forkInferenceWorker(): InferenceChild {
     get pid() {
       return cp.pid;
     },
-    postMessage: (m) => cp.send(m),
+    // A message to a child that has just died fails with EPIPE; the callback keeps that from becoming an
+    // unhandled 'error' event, and the exit listener fails the pending calls with a readable message.
+    postMessage: (m) => void cp.send(m, (err) => void err),
     onMessage: (fn) => cp.on('message', (m) => fn(m as FromInference)),
     onExit: (fn) => cp.on('exit', (code, signal) => fn(code, signal)),
     kill: (signal) => cp.kill(signal),

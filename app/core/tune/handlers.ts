@@ -87,47 +87,55 @@ async function tuningData(deps: Pick<TuneHandlerDeps, 'journal' | 'search'>, arc
   return { data: { dim, images, texts, textImage: Int32Array.from(textImage) }, images: kept.length, captions: textList.length };
 }
 
+type Run = { status: TuneStatus; controller: AbortController; done: Promise<void> };
+
+/** Starts one tuning run in a worker; `status` follows it, each change emitted as tune.progressed. */
+async function startRun(deps: TuneHandlerDeps, archiveId: string, epochs: number | undefined): Promise<Run> {
+  const m = await deps.activeModel();
+  const { data, images, captions } = await tuningData(deps, archiveId, m);
+  const options: TuningOptions = { ...DEFAULT_TUNING, ...deps.tuningOptions, ...(epochs !== undefined ? { epochs } : {}) };
+  const status: TuneStatus = { archiveId, state: 'running', model: m.id, images, captions, epoch: 0, epochs: options.epochs, loss: null, valMR: null, bestMR: null, adapterId: null, error: null };
+  const controller = new AbortController();
+  const emit = (): void => deps.events.emit('tune.progressed', { ...status });
+  const done = runTuningInWorker(data, options, {
+    signal: controller.signal,
+    onProgress: (p) => {
+      Object.assign(status, { epoch: p.epoch, epochs: p.epochs, loss: p.loss, valMR: p.val.mR, bestMR: p.bestMR });
+      emit();
+    },
+  })
+    .then(async (result) => {
+      if (result.stopReason === 'cancelled') {
+        status.state = 'cancelled';
+        return;
+      }
+      const id = newAdapterId();
+      // The record keeps the tuning choices; the thread count is this machine's, not one of them.
+      const { threads: _threads, ...used } = options;
+      const record = adapterRecord({ id, baseModel: { name: m.id }, data, options: used, result });
+      await deps.registry.save({ ...record, archiveId, images, captions }, serializeAdapter(result.config, result.params));
+      Object.assign(status, { state: 'done', adapterId: id, bestMR: result.best.mR });
+    })
+    .catch((err: unknown) => {
+      const e = KestrelError.from(err);
+      status.state = 'failed';
+      status.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
+    })
+    .finally(emit);
+  return { status, controller, done };
+}
+
 export function tuneHandlers(deps: TuneHandlerDeps): Tuning {
-  const { catalog, events, registry } = deps;
-  const runs = new Map<string, { status: TuneStatus; controller: AbortController; done: Promise<void> }>();
+  const { catalog, registry } = deps;
+  const runs = new Map<string, Run>();
   const handlers: Tuning['handlers'] = {
     'tune.start': async ({ archiveId, epochs }) => {
       knownArchive(catalog, archiveId);
       const running = runs.get(archiveId);
       if (running?.status.state === 'running') return running.status;
-      const m = await deps.activeModel();
-      const { data, images, captions } = await tuningData(deps, archiveId, m);
-      const options: TuningOptions = { ...DEFAULT_TUNING, ...deps.tuningOptions, ...(epochs !== undefined ? { epochs } : {}) };
-      const status: TuneStatus = { archiveId, state: 'running', model: m.id, images, captions, epoch: 0, epochs: options.epochs, loss: null, valMR: null, bestMR: null, adapterId: null, error: null };
-      const controller = new AbortController();
-      const emit = (): void => events.emit('tune.progressed', { ...status });
-      const done = runTuningInWorker(data, options, {
-        signal: controller.signal,
-        onProgress: (p) => {
-          Object.assign(status, { epoch: p.epoch, epochs: p.epochs, loss: p.loss, valMR: p.val.mR, bestMR: p.bestMR });
-          emit();
-        },
-      })
-        .then(async (result) => {
-          if (result.stopReason === 'cancelled') {
-            status.state = 'cancelled';
-            return;
-          }
-          const id = newAdapterId();
-          // The record keeps the tuning choices; the thread count is this machine's, not one of them.
-          const { threads: _threads, ...used } = options;
-          const record = adapterRecord({ id, baseModel: { name: m.id }, data, options: used, result });
-          await registry.save({ ...record, archiveId, images, captions }, serializeAdapter(result.config, result.params));
-          Object.assign(status, { state: 'done', adapterId: id, bestMR: result.best.mR });
-        })
-        .catch((err: unknown) => {
-          const e = KestrelError.from(err);
-          status.state = 'failed';
-          status.error = { code: e.code, message: e.message, ...(e.hint ? { hint: e.hint } : {}) };
-        })
-        .finally(emit);
-      runs.set(archiveId, { status, controller, done });
-      return { ...status };
+      const run = await startRun(deps, archiveId, epochs);
+      runs.set(archiveId, run);
+      return { ...run.status };
     },
     'tune.cancel': async ({ archiveId }) => {
       const run = runs.get(archiveId);
